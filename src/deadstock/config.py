@@ -1,0 +1,312 @@
+"""Settings registry and config files.
+
+Every setting lives in :data:`SETTINGS` with its default, type, unit and help text; this is the one
+place they are defined and documented (``deadstock settings`` prints the table). A run's settings
+come from, in increasing priority: the defaults, a TOML config file (``[settings]`` section), and
+``--set name=value`` on the command line.
+
+Config file layout::
+
+    [settings]
+    currency = "EUR"
+    age_buckets = [30, 60, 90]          # or the preset name "amazon"
+
+    [tables]                            # explicit paths, relative to the config file
+    sales = "exports/orders_2025.csv"
+
+    [columns]                           # canonical = "header in your file", for every table
+    sku = "Article number"
+
+    [columns.sales]                     # ... or for one table only
+    qty = "Units sold"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deadstock.errors import ConfigError
+
+AGE_BUCKET_PRESETS: dict[str, tuple[int, ...]] = {
+    "default": (30, 60, 90, 180, 365),
+    # Amazon FBA aged-inventory surcharge brackets (181–210 … 331–365, 365+), below 181 days the
+    # inventory-age report's 0–90 and 91–180 brackets.
+    "amazon": (90, 180, 210, 240, 270, 300, 330, 365),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: name, default, unit, help and how to parse and check a value."""
+
+    name: str
+    default: Any
+    unit: str
+    help: str
+    parse: Callable[[Any], Any]
+
+
+def _int_range(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("must be an int")
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            out = int(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be an int") from None
+        if isinstance(value, float) and value != out:
+            raise ValueError("must be an int")
+        if (lo is not None and out < lo) or (hi is not None and out > hi):
+            raise ValueError(f"must be an int in [{lo if lo is not None else '-inf'}, "
+                             f"{hi if hi is not None else 'inf'}]")
+        return out
+
+    return parse
+
+
+def _float_range(lo: float | None = None, hi: float | None = None) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if (lo is not None and out < lo) or (hi is not None and out > hi):
+            raise ValueError(f"must be a number in [{lo if lo is not None else '-inf'}, "
+                             f"{hi if hi is not None else 'inf'}]")
+        return out
+
+    return parse
+
+
+def _text(choices: Iterable[str] | None = None, optional: bool = False) -> Callable[[Any], Any]:
+    allowed = tuple(choices) if choices is not None else None
+
+    def parse(value: Any) -> Any:
+        if value is None or (optional and value == ""):
+            if optional:
+                return None
+            raise ValueError("must be a text")
+        out = str(value).strip()
+        if allowed is not None and out not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return out
+
+    return parse
+
+
+def _optional_date(value: Any) -> dt.date | None:
+    if value is None or value == "" or value == "latest":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError("must be an ISO date YYYY-MM-DD (or 'latest')") from None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _number_list(count: int | None = None, kind: type = float) -> Callable[[Any], tuple[Any, ...]]:
+    def parse(value: Any) -> tuple[Any, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        try:
+            out = tuple(kind(str(v).strip()) if kind is int else kind(v) for v in items)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a comma-separated list of {kind.__name__}s") from None
+        if count is not None and len(out) != count:
+            raise ValueError(f"must hold exactly {count} values")
+        if list(out) != sorted(set(out)):
+            raise ValueError("must be strictly increasing")
+        return out
+
+    return parse
+
+
+def _age_buckets(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str) and value.strip() in AGE_BUCKET_PRESETS:
+        return AGE_BUCKET_PRESETS[value.strip()]
+    edges = _number_list(kind=int)(value)
+    if not edges or edges[0] <= 0:
+        raise ValueError(
+            "must be increasing positive day edges like 30,60,90 or a preset ("
+            + ", ".join(AGE_BUCKET_PRESETS) + ")"
+        )
+    return edges
+
+
+_SETTINGS: tuple[Setting, ...] = (
+    Setting("as_of", None, "date", "Date of the analysis; default the latest date in the data.",
+            _optional_date),
+    Setting("today", None, "date",
+            "Today's date for the 'date in the future' check; default the system date.",
+            _optional_date),
+    Setting("currency", "USD", "ISO 4217", "Currency of every money column in the run.",
+            _text()),
+    Setting("default_location", "main", "-", "Location of rows that name none.", _text()),
+    Setting("age_buckets", AGE_BUCKET_PRESETS["default"], "days",
+            "Upper edges of the age buckets, or a preset: " + ", ".join(AGE_BUCKET_PRESETS) + ".",
+            _age_buckets),
+    Setting("avg_sales_window_days", 90, "days",
+            "Window of avg_daily_sales (in-stock days only).", _int_range(1, 3650)),
+    Setting("sell_through_window_days", 30, "days", "Window of sell_through.",
+            _int_range(1, 3650)),
+    Setting("turnover_window_days", 365, "days",
+            "Window of turnover, COGS, gross margin, GMROI and average inventory.",
+            _int_range(1, 3650)),
+    Setting("abc_basis", "revenue", "-", "What ABC ranks by: revenue or profit (gross margin).",
+            _text(("revenue", "profit"))),
+    Setting("abc_cuts", (0.80, 0.95), "share", "Cumulative shares closing classes A and B.",
+            _number_list(2)),
+    Setting("xyz_cuts", (0.5, 1.0), "ratio", "Weekly-demand CV closing classes X and Y.",
+            _number_list(2)),
+    Setting("demand_weeks", 52, "weeks", "Weeks of history for XYZ, ADI and CV².",
+            _int_range(4, 520)),
+    Setting("adi_cut", 1.32, "weeks", "Syntetos–Boylan ADI cut-off.", _float_range(1.0)),
+    Setting("cv2_cut", 0.49, "ratio", "Syntetos–Boylan CV² cut-off.", _float_range(0.0)),
+    Setting("date_format", None, "strftime",
+            "Date format of the input files (e.g. %d/%m/%Y); default: detect, and reject "
+            "ambiguous columns.", _text(optional=True)),
+    Setting("encoding", None, "-", "Text encoding of CSV files; default: detect (UTF-8/16, "
+            "else cp1252).", _text(optional=True)),
+    Setting("delimiter", None, "-", "CSV delimiter; default: detect among , ; tab |.",
+            _text(optional=True)),
+    Setting("decimal_comma", None, "bool",
+            "Numbers use a decimal comma (1.234,5); default: detect per file.",
+            lambda v: None if v is None or v == "" else _bool(v)),
+    Setting("reject_duplicate_rows", True, "bool",
+            "Reject rows that repeat an earlier row exactly (all columns).", _bool),
+    Setting("ledger_tolerance", 1e-9, "units",
+            "Largest ledger-versus-inventory difference reported as equal.", _float_range(0.0)),
+)
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
+
+
+def _parse_setting(name: str, value: Any, source: str) -> Any:
+    if name not in SETTINGS:
+        close = [n for n in SETTINGS if name.split("_")[0] in n] or list(SETTINGS)
+        raise ConfigError(
+            f"Unknown setting '{name}' ({source}).",
+            fix=f"use one of: {', '.join(sorted(close))} (`deadstock settings` lists all).",
+        )
+    try:
+        return SETTINGS[name].parse(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"The '{name}' setting {exc}. Got {value!r} ({source}).",
+            fix=f"{SETTINGS[name].help}",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A run's settings, table paths and column mappings (immutable)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, Path] = field(default_factory=dict)
+    columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in SETTINGS:
+            return self.values.get(name, SETTINGS[name].default)
+        raise AttributeError(name)
+
+    def get(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def with_values(self, **overrides: Any) -> Config:
+        """A copy with settings replaced (values are parsed and checked)."""
+        merged = dict(self.values)
+        for name, value in overrides.items():
+            merged[name] = _parse_setting(name, value, "override")
+        return Config(merged, self.tables, self.columns, self.source)
+
+    def column_mapping(self, table: str) -> dict[str, str]:
+        """Source header → canonical name for ``table`` (global mapping, then per-table)."""
+        out: dict[str, str] = {}
+        for scope in ("*", table):
+            for canonical, header in self.columns.get(scope, {}).items():
+                out[header] = canonical
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting with its effective value (JSON-friendly)."""
+        out: dict[str, Any] = {}
+        for name in SETTINGS:
+            value = self.get(name)
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
+    """Parse ``name=value`` strings from ``--set`` into checked setting values."""
+    out: dict[str, Any] = {}
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(
+                f"--set expects name=value. Got {item!r}.", fix="write e.g. --set age_buckets=30,60,90"
+            )
+        name, value = item.split("=", 1)
+        out[name.strip()] = _parse_setting(name.strip(), value.strip(), "--set")
+    return out
+
+
+def load_config(path: str | Path | None = None, assignments: Iterable[str] = ()) -> Config:
+    """Read a TOML config file (optional) and apply ``--set`` assignments on top."""
+    values: dict[str, Any] = {}
+    tables: dict[str, Path] = {}
+    columns: dict[str, dict[str, str]] = {}
+    source = None
+    if path is not None:
+        source = Path(path)
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("Config file not found.", file=source,
+                              fix="check the path given to --config.") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file is not valid TOML: {exc}.", file=source,
+                              fix="see the config layout in docs/configuration.md.") from None
+        unknown = set(raw) - {"settings", "tables", "columns"}
+        if unknown:
+            raise ConfigError(
+                f"Unknown section(s) {', '.join(sorted(unknown))}.", file=source,
+                fix="use [settings], [tables] and [columns] (or [columns.<table>]).",
+            )
+        for name, value in raw.get("settings", {}).items():
+            values[name] = _parse_setting(name, value, str(source))
+        for table, rel in raw.get("tables", {}).items():
+            tables[table] = (source.parent / str(rel)).resolve()
+        for key, value in raw.get("columns", {}).items():
+            if isinstance(value, dict):
+                columns.setdefault(key, {}).update({k: str(v) for k, v in value.items()})
+            else:
+                columns.setdefault("*", {})[key] = str(value)
+    values.update(parse_assignments(assignments))
+    return Config(values, tables, columns, source)

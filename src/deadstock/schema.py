@@ -1,0 +1,341 @@
+"""The one vocabulary: canonical tables, column names, dtypes and units.
+
+Input tables (SPEC §2) are read from files whose stem is the table name; every reader maps its
+source onto these names. Output tables are described here too, so ``docs/nomenclature.md`` is
+generated from this module (``python -m deadstock.schema > docs/nomenclature.md``) and a test keeps
+the two in step.
+
+Units are given in brackets in the descriptions: ``[units]``, ``[currency/unit]``, ``[days]``.
+Quantities are Float64 (ledgers may hold fractional units); money is Float64 in the run's currency;
+dates are ``pl.Date``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: name, Polars dtype, unit and meaning."""
+
+    name: str
+    dtype: pl.DataType | type[pl.DataType]
+    unit: str
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A canonical table: its columns, key and what a row is."""
+
+    name: str
+    row: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def polars_schema(self) -> dict[str, pl.DataType | type[pl.DataType]]:
+        return {c.name: c.dtype for c in self.columns}
+
+
+def _c(name: str, dtype, unit: str, description: str, required: bool = False) -> Column:  # type: ignore[no-untyped-def]
+    return Column(name, dtype, unit, description, required)
+
+
+S, F, I, D, B = pl.String, pl.Float64, pl.Int64, pl.Date, pl.Boolean
+
+DEFAULT_LOCATION = "main"
+
+# ---------------------------------------------------------------------------------------------
+# Inputs (SPEC §2)
+# ---------------------------------------------------------------------------------------------
+PRODUCTS = TableSchema(
+    "products",
+    "one product (SKU)",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("name", S, "-", "Product name"),
+        _c("category", S, "-", "Product category (seasonality and percentiles are per category)"),
+        _c("subcategory", S, "-", "Product subcategory"),
+        _c("supplier_id", S, "-", "Main supplier"),
+        _c("unit_cost", F, "currency/unit", "Net purchase price per unit"),
+        _c("price", F, "currency/unit", "Regular selling price per unit"),
+        _c("volume", F, "litres/unit", "Storage volume of one unit"),
+        _c("holding_cost_per_day", F, "currency/unit/day", "Cost of holding one unit one day"),
+        _c("launch_date", D, "date", "First day on sale"),
+        _c("status", S, "active|discontinued", "Whether the product is still bought in"),
+        _c("image_count", I, "count", "Images on the product listing"),
+        _c("description_chars", I, "characters", "Length of the listing description"),
+        _c("perishable", B, "bool", "Product has a shelf life"),
+        _c("regulated", B, "bool", "Product is regulated (restricts donation/liquidation)"),
+        _c("expiry_date", D, "date", "Earliest expiry date of the stock"),
+    ),
+    key=("sku",),
+)
+
+INVENTORY = TableSchema(
+    "inventory",
+    "one SKU at one location on one date",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("on_hand", F, "units", "Physical stock on hand", True),
+        _c("location", S, "-", f"Location (store, warehouse); default '{DEFAULT_LOCATION}'"),
+        _c("as_of", D, "date", "Date the stock was counted"),
+        _c("unit_cost", F, "currency/unit", "Unit cost of the stock (overrides products)"),
+        _c("price", F, "currency/unit", "Selling price (overrides products)"),
+        _c("reserved", F, "units", "Units reserved for open orders"),
+        _c("inbound", F, "units", "Units on order or in transit"),
+    ),
+    key=("sku", "location"),
+)
+
+SALES = TableSchema(
+    "sales",
+    "one sale line (or one day's sales) of a SKU at a location",
+    (
+        _c("date", D, "date", "Day of the sale", True),
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("qty", F, "units", "Units sold (returns are negative)", True),
+        _c("location", S, "-", f"Location; default '{DEFAULT_LOCATION}'"),
+        _c("revenue", F, "currency", "Net revenue of the line; default qty × price"),
+        _c("order_id", S, "-", "Order identifier (co-purchase analysis)"),
+        _c("price", F, "currency/unit", "Realised unit price of the line"),
+    ),
+)
+
+RECEIPTS = TableSchema(
+    "receipts",
+    "one goods receipt of a SKU at a location",
+    (
+        _c("date", D, "date", "Day the goods were received", True),
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("qty", F, "units", "Units received", True),
+        _c("location", S, "-", f"Location; default '{DEFAULT_LOCATION}'"),
+        _c("supplier_id", S, "-", "Supplier of the receipt"),
+        _c("unit_cost", F, "currency/unit", "Purchase cost per unit of this receipt"),
+        _c("payment_days", I, "days", "Payment term of this receipt"),
+    ),
+)
+
+LEDGER = TableSchema(
+    "ledger",
+    "one stock movement (stock ledger entry)",
+    (
+        _c("date", D, "date", "Posting date of the movement", True),
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("qty_change", F, "units", "Signed quantity: + into stock, − out of stock", True),
+        _c("location", S, "-", f"Location; default '{DEFAULT_LOCATION}'"),
+        _c("voucher_type", S, "receipt|issue|sale|transfer|reconciliation", "Kind of movement"),
+        _c("qty_after", F, "units", "Balance after a reconciliation (stock count)"),
+        _c("value_change", F, "currency", "Signed value of the movement"),
+        _c("voucher_id", S, "-", "Document id; the two sides of a transfer share it"),
+    ),
+)
+
+SUPPLIERS = TableSchema(
+    "suppliers",
+    "one supplier",
+    (
+        _c("supplier_id", S, "-", "Supplier identifier", True),
+        _c("return_policy", S, "none|return|destroy", "Return right offered"),
+        _c("refund_pct", F, "% of unit_cost", "Refund for a returned unit [0, 100]"),
+        _c("min_return_days", I, "days", "Earliest age of a receipt that may be returned"),
+        _c("max_return_days", I, "days", "Latest age of a receipt that may be returned"),
+        _c("return_cost_per_unit", F, "currency/unit", "Transport cost of a returned unit"),
+        _c("return_cap_units", F, "units", "Most units the supplier takes back"),
+        _c("return_cap_value", F, "currency", "Most refund value the supplier pays"),
+        _c("lead_time_days", I, "days", "Replenishment lead time"),
+        _c("payment_days", I, "days", "Default payment term"),
+    ),
+    key=("supplier_id",),
+)
+
+LOCATIONS = TableSchema(
+    "locations",
+    "one location",
+    (
+        _c("location", S, "-", "Location identifier", True),
+        _c("capacity_volume", F, "litres", "Storage capacity by volume"),
+        _c("capacity_units", F, "units", "Storage capacity in units"),
+    ),
+    key=("location",),
+)
+
+PRICES = TableSchema(
+    "prices",
+    "one price of a SKU from a date on",
+    (
+        _c("date", D, "date", "First day the price applies", True),
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("price", F, "currency/unit", "Shelf price", True),
+        _c("location", S, "-", "Location (blank = all locations)"),
+    ),
+)
+
+INPUT_TABLES: dict[str, TableSchema] = {
+    t.name: t
+    for t in (PRODUCTS, INVENTORY, SALES, RECEIPTS, LEDGER, SUPPLIERS, LOCATIONS, PRICES)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------------------------
+REJECTS = TableSchema(
+    "rejects",
+    "one input row that could not be used",
+    (
+        _c("table", S, "-", "Canonical table the row belongs to"),
+        _c("source_file", S, "-", "File the row was read from"),
+        _c("row", I, "row number", "Row in that file (header = row 1, first data row = row 2)"),
+        _c("column", S, "-", "Column that failed (blank when the whole row is at fault)"),
+        _c("value", S, "-", "The offending value as read"),
+        _c("reason", S, "-", "Why the row was rejected and what was expected"),
+    ),
+)
+
+LAYERS = TableSchema(
+    "layers",
+    "one FIFO cost layer of on-hand stock (oldest first per SKU-location)",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("location", S, "-", "Location"),
+        _c("received", D, "date", "Date the layer entered stock (kept across transfers)"),
+        _c("units", F, "units", "Units in the layer; negative = issued beyond stock, not yet filled"),
+        _c("unit_cost", F, "currency/unit", "Cost of the layer's units"),
+        _c("value", F, "currency", "units × unit_cost"),
+        _c("age_days", I, "days", "as_of − received"),
+        _c("origin", S, "receipt|opening|reconciliation|transfer|negative",
+           "How the layer came about; 'opening' = stock not covered by any receipt"),
+    ),
+)
+
+
+def age_bucket_names(edges: list[int] | tuple[int, ...]) -> list[str]:
+    """Bucket labels from ascending edges: ``[30, 60]`` → ``['0_30', '31_60', '61_plus']``."""
+    names, lower = [], 0
+    for edge in edges:
+        names.append(f"{lower}_{edge}")
+        lower = edge + 1
+    names.append(f"{lower}_plus")
+    return names
+
+
+SKU_METRICS = TableSchema(
+    "sku_metrics",
+    "one SKU at one location at the run's as-of date",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("location", S, "-", "Location"),
+        _c("category", S, "-", "Product category (blank when unknown)"),
+        _c("on_hand", F, "units", "Stock on hand at as-of"),
+        _c("unit_cost", F, "currency/unit",
+           "Unit cost: inventory, else products, else the FIFO layers' weighted cost"),
+        _c("price", F, "currency/unit", "Selling price: inventory, else products, else last realised"),
+        _c("stock_value", F, "currency", "Value of positive FIFO layers at their own cost"),
+        _c("last_sale_date", D, "date", "Last day with units sold ≤ as-of (blank = never)"),
+        _c("days_since_last_sale", I, "days", "as_of − last_sale_date"),
+        _c("units_7d", F, "units", "Units sold in as_of−6 … as_of"),
+        _c("units_30d", F, "units", "Units sold in as_of−29 … as_of"),
+        _c("units_90d", F, "units", "Units sold in as_of−89 … as_of"),
+        _c("units_365d", F, "units", "Units sold in as_of−364 … as_of"),
+        _c("revenue_7d", F, "currency", "Revenue in the 7-day window"),
+        _c("revenue_30d", F, "currency", "Revenue in the 30-day window"),
+        _c("revenue_90d", F, "currency", "Revenue in the 90-day window"),
+        _c("revenue_365d", F, "currency", "Revenue in the 365-day window"),
+        _c("in_stock_days", I, "days", "Days in the average-sales window with stock (or a sale)"),
+        _c("avg_daily_sales", F, "units/day",
+           "Units sold in the window ÷ in-stock days of the window (setting avg_sales_window_days)"),
+        _c("days_of_supply", F, "days", "on_hand ÷ avg_daily_sales (blank when no sales)"),
+        _c("avg_inventory_value", F, "currency",
+           "Time-weighted average stock value over the turnover window"),
+        _c("cogs_365d", F, "currency", "Cost of goods sold over the turnover window"),
+        _c("turnover", F, "1/period", "cogs ÷ average inventory value (turnover window)"),
+        _c("sell_through", F, "ratio",
+           "units sold ÷ (units sold + on_hand) over the sell-through window"),
+        _c("gross_margin", F, "currency", "revenue − COGS over the turnover window"),
+        _c("gmroi", F, "ratio", "gross_margin ÷ average inventory value"),
+        _c("abc", S, "A|B|C", "Class by cumulative share of revenue (cuts 80/95 %)"),
+        _c("weekly_cv", F, "ratio", "Coefficient of variation of weekly demand (XYZ window)"),
+        _c("xyz", S, "X|Y|Z", "Class by weekly_cv (X ≤ 0.5 < Y ≤ 1.0 < Z; Z when no demand)"),
+        _c("adi", F, "weeks", "Average demand interval: weeks ÷ weeks with demand"),
+        _c("cv2", F, "ratio", "Squared CV of the non-zero weekly demand sizes"),
+        _c("demand_class", S, "smooth|erratic|intermittent|lumpy|none",
+           "Syntetos–Boylan class from adi (1.32) and cv2 (0.49)"),
+        _c("avg_age_days", F, "days", "Unit-weighted mean age of the positive FIFO layers"),
+    ),
+    key=("sku", "location"),
+)
+
+OUTPUT_TABLES: dict[str, TableSchema] = {t.name: t for t in (SKU_METRICS, LAYERS, REJECTS)}
+
+
+def nomenclature_markdown() -> str:
+    """Render every input and output table as the Markdown nomenclature page."""
+    lines = [
+        "# Nomenclature",
+        "",
+        "Every column deadstock reads or writes, with its type and unit. Generated from",
+        "`src/deadstock/schema.py` by `python -m deadstock.schema > docs/nomenclature.md`; do not",
+        "edit by hand. Money is in the run's currency (setting `currency`).",
+        "",
+        "## Inputs",
+        "",
+    ]
+
+    def table(t: TableSchema, show_required: bool) -> None:
+        lines.extend([f"### `{t.name}` — {t.row}", ""])
+        if t.key:
+            lines.extend([f"Key: {', '.join(t.key)}.", ""])
+        head = "| column | type | unit | meaning |"
+        if show_required:
+            head = "| column | required | type | unit | meaning |"
+        lines.append(head)
+        lines.append("|" + "---|" * (5 if show_required else 4))
+        for c in t.columns:
+            dtype = str(c.dtype() if isinstance(c.dtype, type) else c.dtype)
+            cells = [f"`{c.name}`"]
+            if show_required:
+                cells.append("yes" if c.required else "")
+            cells.extend([dtype, c.unit, c.description])
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+
+    for t in INPUT_TABLES.values():
+        table(t, True)
+    lines.extend(["## Outputs", ""])
+    for t in OUTPUT_TABLES.values():
+        table(t, False)
+    lines.extend(
+        [
+            "### Age buckets in `sku_metrics`",
+            "",
+            "For edges e1 < e2 < … (setting `age_buckets`, default 30,60,90,180,365) the columns",
+            "`age_0_e1_units`, `age_{e1+1}_e2_units`, …, `age_{last+1}_plus_units` hold the units",
+            "[units] of positive FIFO layers whose age falls in the bucket, and the same names with",
+            "`_value` their value [currency]. With edges 30,60,90: `age_0_30`, `age_31_60`,",
+            "`age_61_90`, `age_91_plus`.",
+            "",
+        ]
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(nomenclature_markdown())
