@@ -310,3 +310,26 @@ def load_config(path: str | Path | None = None, assignments: Iterable[str] = ())
                 columns.setdefault("*", {})[key] = str(value)
     values.update(parse_assignments(assignments))
     return Config(values, tables, columns, source)
+
+
+def settings_markdown() -> str:
+    """Render the settings registry as the Markdown page ``docs/settings.md``."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `src/deadstock/config.py` by `python -m deadstock.config > docs/settings.md`;",
+        "do not edit by hand. Set them in the `[settings]` section of a config file or with",
+        "`--set name=value` (see [configuration.md](configuration.md)).",
+        "",
+        "| name | default | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    for s in SETTINGS.values():
+        default = ",".join(map(str, s.default)) if isinstance(s.default, tuple) else s.default
+        lines.append(f"| `{s.name}` | {'' if default is None else default} | {s.unit} | {s.help} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(settings_markdown(), end="")

@@ -338,4 +338,4 @@ def nomenclature_markdown() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(nomenclature_markdown())
+    print(nomenclature_markdown(), end="")

@@ -1,0 +1,186 @@
+"""The ``deadstock`` command line: parse, call the pipeline, render. No business logic here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from deadstock import __version__
+from deadstock.config import SETTINGS, Config, load_config
+from deadstock.errors import ConfigError, DeadstockError
+
+app = typer.Typer(
+    name="deadstock",
+    help="Find dead, slow and excess stock and decide how to clear it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML config file ([settings], [tables], [columns]).")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a setting: --set age_buckets=30,60,90 (repeatable)."),
+]
+TableOption = Annotated[
+    list[str] | None,
+    typer.Option("--table", "-t", help="Explicit table path: --table sales=exports/orders.csv (repeatable)."),
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Analysis date YYYY-MM-DD (default: latest date in the data).")
+]
+
+
+def _fail(exc: DeadstockError) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {exc.one_line()}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _config(config: Path | None, sets: list[str] | None, as_of: str | None) -> Config:
+    assignments = list(sets or [])
+    if as_of is not None:
+        assignments.append(f"as_of={as_of}")
+    return load_config(config, assignments)
+
+
+def _explicit(tables: list[str] | None) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for item in tables or []:
+        if "=" not in item:
+            raise ConfigError(f"--table expects name=path. Got {item!r}.",
+                              fix="write e.g. --table sales=exports/orders.csv")
+        name, path = item.split("=", 1)
+        out[name.strip()] = Path(path.strip())
+    return out
+
+
+def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]):  # type: ignore[no-untyped-def]
+    from deadstock.pipeline import STAGES, run_pipeline
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def on_stage(name: str) -> None:
+            progress.update(task, description=name, completed=STAGES.index(name))
+
+        return run_pipeline(data, cfg, explicit, on_stage=on_stage)
+
+
+@app.command()
+def run(
+    data: Annotated[Path | None, typer.Argument(help="Folder of input files (file stem = table name).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("deadstock-out"),
+    as_of: AsOfOption = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    table: TableOption = None,
+) -> None:
+    """Analyse a folder of data: write sku_metrics, layers, rejects (CSV + Parquet) and summary.json."""
+    from deadstock.cli.render import render_summary, render_warnings
+    from deadstock.pipeline import write_outputs
+
+    try:
+        cfg = _config(config, set_, as_of)
+        result = _run_with_progress(data, cfg, _explicit(table))
+        write_outputs(result, out)
+    except DeadstockError as exc:
+        _fail(exc)
+    render_warnings(err_console, result.warnings)
+    render_summary(console, result.summary())
+    console.print(f"\nOutputs in [bold]{out}[/bold]: sku_metrics, layers, rejects (.csv, .parquet), summary.json")
+
+
+@app.command()
+def validate(
+    data: Annotated[Path | None, typer.Argument(help="Folder of input files.")] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    table: TableOption = None,
+    rejects: Annotated[Path | None, typer.Option(help="Write the rejects table to this CSV file.")] = None,
+) -> None:
+    """Read and validate the input only; print rows read / accepted / rejected and why."""
+    from deadstock.cli.render import render_counts, render_warnings
+    from deadstock.pipeline import _csv_safe
+    from deadstock.validate import load_inputs
+
+    try:
+        cfg = _config(config, set_, None)
+        validated = load_inputs(data, cfg, _explicit(table))
+    except DeadstockError as exc:
+        _fail(exc)
+    render_warnings(err_console, validated.warnings)
+    render_counts(console, validated.counts, validated.rejects)
+    console.print(f"As-of date: {validated.as_of.isoformat()}")
+    if rejects is not None:
+        _csv_safe(validated.rejects).write_csv(rejects)
+        console.print(f"Rejects written to {rejects}")
+
+
+@app.command()
+def demo(
+    skus: Annotated[int, typer.Option(help="Number of products to generate.")] = 2000,
+    locations: Annotated[int, typer.Option(help="Number of locations.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for demo data and results.")] = Path(
+        "deadstock-demo"
+    ),
+    set_: SetOption = None,
+) -> None:
+    """Generate a realistic demo retailer, run the pipeline on it and print the summary."""
+    from deadstock.cli.render import render_counts, render_summary, render_warnings
+    from deadstock.datasets import write_demo_data
+    from deadstock.pipeline import write_outputs
+
+    data_dir, results_dir = out / "data", out / "results"
+    try:
+        cfg = _config(None, set_, None)
+        with console.status(f"generating {skus:,} products × {locations} locations (seed {seed})"):
+            write_demo_data(data_dir, n_skus=skus, n_locations=locations, seed=seed)
+        result = _run_with_progress(data_dir, cfg, {})
+        write_outputs(result, results_dir)
+    except DeadstockError as exc:
+        _fail(exc)
+    console.print(f"Demo data written to [bold]{data_dir}[/bold] (CSV, with a few deliberately bad rows).")
+    render_warnings(err_console, result.warnings)
+    render_counts(console, result.counts, result.rejects)
+    render_summary(console, result.summary())
+    console.print(f"\nOutputs in [bold]{results_dir}[/bold]. Next: deadstock run {data_dir} --out my-run")
+
+
+@app.command()
+def settings() -> None:
+    """List every setting with its default, unit and meaning."""
+    table = Table(title="Settings (config [settings] or --set name=value)")
+    for col in ("name", "default", "unit", "meaning"):
+        table.add_column(col, overflow="fold")
+    for s in SETTINGS.values():
+        default = ",".join(map(str, s.default)) if isinstance(s.default, tuple) else str(s.default)
+        table.add_row(s.name, default, s.unit, s.help)
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
