@@ -30,6 +30,9 @@ from deadstock.validate import ValidatedInput, load_inputs
 #: Called with the name of each stage as it starts (the CLI drives a progress bar with it).
 StageCallback = Callable[[str], None]
 
+#: Days of supply above which the summary lists a SKU-location as a problem (SPEC §3.4 non-moving).
+SLOW_DAYS_OF_SUPPLY = 182
+
 STAGES = ("read & validate", "position & ageing", "movement metrics")
 
 
@@ -203,17 +206,19 @@ def build_summary(result: RunResult, top: int = 10) -> dict[str, Any]:
     value_by_age = {b: float(m[f"age_{b}_value"].sum()) for b in buckets}
     units_by_age = {b: float(m[f"age_{b}_units"].sum()) for b in buckets}
     no_sale_90 = m.filter((pl.col("units_90d") <= 0) & (pl.col("on_hand") > 0))
+    # Problem SKUs: stock with no sale in 90 days, or more than half a year of supply; most capital first.
     problems = (
-        m.filter(pl.col("on_hand") > 0)
+        m.filter(
+            (pl.col("on_hand") > 0)
+            & ((pl.col("units_90d") <= 0) | (pl.col("days_of_supply") > SLOW_DAYS_OF_SUPPLY))
+        )
         .with_columns(
             pl.when(pl.col("units_90d") <= 0)
             .then(pl.lit("no sale in 90 days"))
-            .otherwise(pl.lit("slow: days of supply high"))
+            .otherwise(pl.lit(f"over {SLOW_DAYS_OF_SUPPLY} days of supply"))
             .alias("problem")
         )
-        .sort(
-            [(pl.col("units_90d") <= 0), "stock_value"], descending=[True, True], nulls_last=True
-        )
+        .sort("stock_value", descending=True, nulls_last=True)
         .head(top)
         .select(
             "sku", "location", "on_hand", "stock_value", "days_since_last_sale", "days_of_supply",

@@ -55,7 +55,9 @@ class TableSchema:
         return {c.name: c.dtype for c in self.columns}
 
 
-def _c(name: str, dtype, unit: str, description: str, required: bool = False) -> Column:  # type: ignore[no-untyped-def]
+def _c(
+    name: str, dtype: pl.DataType | type[pl.DataType], unit: str, description: str, required: bool = False
+) -> Column:
     return Column(name, dtype, unit, description, required)
 
 

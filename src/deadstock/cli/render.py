@@ -72,7 +72,7 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
         f"[bold]{_money(stock['no_sale_90d_value'], cur)}[/bold]."
     )
     if summary["top_problems"]:
-        top = Table(title="Top problem SKUs (most capital, no recent sale first)")
+        top = Table(title="Top problem SKUs: no sale in 90 days or > 182 days of supply, most capital first")
         for col in ("sku", "location", "on hand", f"value [{cur}]", "days since sale",
                     "days of supply", "avg age", "problem"):
             top.add_column(col)

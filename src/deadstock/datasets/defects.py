@@ -136,7 +136,15 @@ def add_defects(out_dir: Path, seed: int = 0) -> list[str]:
                 "location": location,
                 "supplier_id": model.get("supplier_id") or "",
                 "unit_cost": model.get("unit_cost") or "",
-            }
+            },
+            {
+                "date": iso(received),
+                "sku": x4,
+                "qty": "2.0",
+                "location": location,
+                "supplier_id": model.get("supplier_id") or "",
+                "unit_cost": model.get("unit_cost") or "",
+            },
         ],
     )
     other = other_format.strftime("%d/%m/%Y")
@@ -155,7 +163,7 @@ def add_defects(out_dir: Path, seed: int = 0) -> list[str]:
             sale(x2, ambiguous.strftime("%d/%m/%Y")),
             f"ambiguous date {ambiguous.strftime('%d/%m/%Y')} in an ISO date column ({x2})",
         ),
-        (sale(x4, iso(repeated), qty="5.0"), f"sale of 5 units, none ever received ({x4})"),
+        (sale(x4, iso(repeated), qty="5.0"), f"sale of 5 units, only 2 ever received ({x4})"),
     ]
     _append(files["sales"], [row for row, _ in sales_rows])
     inventory_rows = [
@@ -172,8 +180,8 @@ def add_defects(out_dir: Path, seed: int = 0) -> list[str]:
             f"negative on_hand -3 ({x3}, {location})",
         ),
         (
-            {"sku": x4, "on_hand": "0.0", "location": location, "as_of": iso(as_of)},
-            f"stock row of {x4} (0 on hand after an unsupplied sale)",
+            {"sku": x4, "on_hand": "2.0", "location": location, "as_of": iso(as_of)},
+            f"stock row of {x4} (2 received, the oversized sale rejected)",
         ),
     ]
     _append(files["inventory"], [row for row, _ in inventory_rows])
