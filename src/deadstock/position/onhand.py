@@ -96,7 +96,13 @@ def on_hand_at(  # noqa: PLR0917 (the stage contract is positional)
         (pl.col("on_hand") + pl.col("roll").fill_null(0.0)).alias("on_hand")
     )
     out = _attach_products(out, products)
-    out = out.join(_last_realised_price(sales, as_of), on=KEY, how="left")
+    # The realised price is only a fallback: look it up just for SKU-locations without a price.
+    unpriced = out.filter(pl.col("price").is_null() & pl.col("product_price").is_null())
+    if unpriced.height:
+        needed = None if unpriced.height == out.height else unpriced.select(KEY)
+        out = out.join(_last_realised_price(sales, as_of, needed), on=KEY, how="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("realised_price"))
     return out.select(
         "sku",
         "location",
@@ -165,13 +171,20 @@ def _attach_products(position: pl.DataFrame, products: pl.DataFrame | None) -> p
     return position.join(prod, on="sku", how="left")
 
 
-def _last_realised_price(sales: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
-    """sku, location, realised_price [currency/unit] of the last sale with qty > 0 ≤ as_of."""
+def _last_realised_price(
+    sales: pl.DataFrame | None, as_of: date, keys: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """sku, location, realised_price [currency/unit] of the last sale with qty > 0 ≤ as_of.
+
+    ``keys`` (sku, location) restricts the look-up to those SKU-locations (None = all).
+    """
     schema = {"sku": pl.String, "location": pl.String, "realised_price": pl.Float64}
     if is_empty(sales):
         return pl.DataFrame(schema=schema)
     assert sales is not None
     s = with_location(sales)
+    if keys is not None:
+        s = s.join(keys, on=KEY, how="semi")
     qty = pl.col("qty").cast(pl.Float64)
     realised = pl.coalesce(col_or(s, "revenue", pl.Float64) / qty, col_or(s, "price", pl.Float64))
     return (
