@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from deadstock.metrics.keys import KEY_INDEX, attach_keys
+from deadstock.keys import KEY_INDEX, attach_keys
 from deadstock.metrics.windows import OFF, PreparedSales, days_before
 
 #: Day index relative to the as-of date [days]: date − as_of, ≤ 0.

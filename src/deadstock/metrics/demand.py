@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from deadstock.metrics.keys import KEY_INDEX
+from deadstock.keys import KEY_INDEX
 from deadstock.metrics.windows import OFF, PreparedSales
 
 

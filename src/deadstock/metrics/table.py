@@ -15,7 +15,7 @@ from deadstock.metrics.demand import (
     weekly_cv,
     weekly_demand_sums,
 )
-from deadstock.metrics.keys import KEY_INDEX, attach_keys, sku_location_keys
+from deadstock.keys import KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.metrics.turnover import (
     avg_daily_sales,
     days_of_supply,

@@ -15,7 +15,7 @@ from datetime import date
 
 import polars as pl
 
-from deadstock.metrics.keys import KEY_INDEX, attach_keys
+from deadstock.keys import KEY_INDEX, attach_keys
 
 #: Days before the as-of date [days]: 0 on the as-of date.
 OFF = "off"

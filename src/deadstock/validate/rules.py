@@ -400,11 +400,17 @@ def reject_sales_beyond_received(
 
 
 def sales_without_receipts(sales: pl.DataFrame, received: pl.DataFrame) -> tuple[int, int]:
-    """(sale rows, SKU-locations) with sales but no receipt at all: opening stock unknown."""
-    orphan = sales.filter(pl.col("qty") > 0).join(
-        received.select("sku", "location"), on=["sku", "location"], how="anti"
+    """(sale rows, SKU-locations) with sales but no receipt at all: opening stock unknown.
+
+    Matched on a 64-bit hash of the key (a warning's count; a collision can only under-count).
+    """
+    received_keys = received.select(_key_hash()).to_series().implode()
+    orphan = sales.lazy().select(_key_hash().alias("key"), "qty").filter(
+        (pl.col("qty") > 0) & ~pl.col("key").is_in(received_keys)
     )
-    return orphan.height, orphan.select("sku", "location").unique().height
+    counts = orphan.select(pl.len().alias("rows"), pl.col("key").n_unique().alias("keys"))
+    rows, keys = counts.collect().row(0)
+    return (int(rows), int(keys) if rows else 0)
 
 
 def unknown_reference_notes(tables: dict[str, pl.DataFrame], sources: dict[str, str]) -> list[str]:
