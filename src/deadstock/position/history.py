@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from deadstock.keys import attach_keys
 from deadstock.position._frames import KEY, movements, suffix_sum_within
 from deadstock.position.ledger_prepare import prepare_ledger
 
@@ -43,9 +44,9 @@ def stock_history(
     moves = (
         pl.concat([movements(receipts, 1.0), movements(sales, -1.0)])
         .filter((pl.col("date") >= start) & (pl.col("date") <= as_of) & (pl.col("change") != 0))
-        .join(keys.lazy(), on=KEY, how="inner")
+        .pipe(attach_keys, keys)
         .select("_k", "date", "change")
-        .collect()
+        .collect(engine="streaming")
     )
     levels = keys.select("_k").with_columns(position["on_hand"].cast(pl.Float64).fill_null(0.0))
     return closing_history(levels, moves, keys, start)
