@@ -44,7 +44,9 @@ def generate(n_sku_locations: int, locations: int, seed: int) -> Path:
     if (out / "sales.parquet").exists():
         return out
     start = time.perf_counter()
-    tables = generate_retailer(n_skus=n_sku_locations // locations, n_locations=locations, seed=seed)
+    tables = generate_retailer(
+        n_skus=n_sku_locations // locations, n_locations=locations, seed=seed
+    )
     gen_s = time.perf_counter() - start
     tmp = out.with_suffix(".tmp")
     write_dataset(tables, tmp, fmt="parquet")
@@ -107,13 +109,18 @@ def slice_comparison(data: Path, n_slice: int) -> dict:  # type: ignore[type-arg
     keys = validated.tables["inventory"].select("sku", "location").unique().sort("sku", "location")
     keys = keys.head(n_slice)
     for name in ("inventory", "sales", "receipts"):
-        validated.tables[name] = validated.tables[name].join(keys, on=["sku", "location"], how="semi")
+        validated.tables[name] = validated.tables[name].join(
+            keys, on=["sku", "location"], how="semi"
+        )
     validated.tables["products"] = validated.tables["products"].join(
         keys.select("sku").unique(), on="sku", how="semi"
     )
     result = analyse(validated, config)
     inputs = (
-        validated.tables["sales"], result.position, result.stock_history, result.age,
+        validated.tables["sales"],
+        result.position,
+        result.stock_history,
+        result.age,
         validated.tables["products"],
     )
     start = time.perf_counter()
@@ -158,8 +165,10 @@ def main() -> None:
     )
     cmp = slice_comparison(data, args.slice)
     print(
-        f"slice of {cmp['slice_sku_locations']:,} SKU-locations ({cmp['sales_rows']:,} sales rows): "
-        f"deadstock metrics {cmp['deadstock_metrics_s']:.2f} s, pandas {cmp['pandas_metrics_s']:.2f} s "
+        f"slice of {cmp['slice_sku_locations']:,} SKU-locations "
+        f"({cmp['sales_rows']:,} sales rows): "
+        f"deadstock metrics {cmp['deadstock_metrics_s']:.2f} s, "
+        f"pandas {cmp['pandas_metrics_s']:.2f} s "
         f"→ {cmp['speedup']:.1f}× (target ≥ 10×); max |difference| {cmp['max_abs_difference']:.2e}"
     )
     if args.json:

@@ -49,7 +49,7 @@ def _stock_per_key(group: pd.DataFrame, as_of: pd.Timestamp, w: int, t: int) -> 
     )
 
 
-def pandas_movement_metrics(  # noqa: PLR0917 (mirrors movement_metrics)
+def pandas_movement_metrics(
     sales: pd.DataFrame,
     position: pd.DataFrame,
     stock_history: pd.DataFrame,

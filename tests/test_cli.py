@@ -21,7 +21,9 @@ def _write_small_folder(folder: Path) -> None:
         "sku,name,category,unit_cost,price\nA,Alpha,toys,2.0,5.0\nB,Beta,toys,10.0,25.0\n",
         encoding="utf-8",
     )
-    (folder / "inventory.csv").write_text("sku,location,on_hand\nA,main,6\nB,main,4\n", encoding="utf-8")
+    (folder / "inventory.csv").write_text(
+        "sku,location,on_hand\nA,main,6\nB,main,4\n", encoding="utf-8"
+    )
     (folder / "receipts.csv").write_text(
         "date,sku,location,qty,unit_cost\n"
         "2025-01-05,A,main,10,2.0\n2025-05-01,A,main,4,2.5\n2024-06-01,B,main,4,10.0\n",
@@ -37,7 +39,9 @@ def _write_small_folder(folder: Path) -> None:
 def test_run_writes_every_output_and_balances_counts(tmp_path: Path) -> None:
     data, out = tmp_path / "data", tmp_path / "out"
     _write_small_folder(data)
-    result = runner.invoke(app, ["run", str(data), "--out", str(out), "--set", "age_buckets=30,60,90"])
+    result = runner.invoke(
+        app, ["run", str(data), "--out", str(out), "--set", "age_buckets=30,60,90"]
+    )
     assert result.exit_code == 0, result.output
     for name in ("sku_metrics", "layers", "rejects"):
         assert (out / f"{name}.csv").exists() and (out / f"{name}.parquet").exists()

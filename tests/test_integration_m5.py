@@ -29,7 +29,7 @@ def m5_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):  # type
 
 
 def test_every_row_accepted_and_every_series_present(m5_run) -> None:  # type: ignore[no-untyped-def]
-    tables, result, raw = m5_run
+    _, result, raw = m5_run
     assert result.rejects.height == 0
     assert result.sku_metrics.height == raw.select("item_id", "store_id").unique().height == 280
 
@@ -41,8 +41,10 @@ def test_windowed_units_match_raw_data(m5_run) -> None:  # type: ignore[no-untyp
         start = as_of - dt.timedelta(days=days - 1)
         expected = (
             raw.filter(pl.col("date").is_between(start, as_of))
-            .group_by(pl.col("item_id").cast(pl.String).alias("sku"),
-                      pl.col("store_id").cast(pl.String).alias("location"))
+            .group_by(
+                pl.col("item_id").cast(pl.String).alias("sku"),
+                pl.col("store_id").cast(pl.String).alias("location"),
+            )
             .agg(pl.col("units").sum().cast(pl.Float64).alias("expected"))
         )
         got = result.sku_metrics.join(expected, on=["sku", "location"], how="left")
@@ -54,8 +56,10 @@ def test_last_sale_matches_raw_data(m5_run) -> None:  # type: ignore[no-untyped-
     _, result, raw = m5_run
     last = (
         raw.filter((pl.col("units") > 0) & (pl.col("date") <= dt.date(2016, 3, 31)))
-        .group_by(pl.col("item_id").cast(pl.String).alias("sku"),
-                  pl.col("store_id").cast(pl.String).alias("location"))
+        .group_by(
+            pl.col("item_id").cast(pl.String).alias("sku"),
+            pl.col("store_id").cast(pl.String).alias("location"),
+        )
         .agg(pl.col("date").max().alias("expected"))
     )
     got = result.sku_metrics.join(last, on=["sku", "location"], how="left")
@@ -66,11 +70,15 @@ def test_stock_is_conserved_through_layers_and_buckets(m5_run) -> None:  # type:
     tables, result, _ = m5_run
     as_of = dt.date(2016, 3, 31)
     received = (
-        tables["receipts"].filter(pl.col("date") <= as_of).group_by("sku", "location")
+        tables["receipts"]
+        .filter(pl.col("date") <= as_of)
+        .group_by("sku", "location")
         .agg(pl.col("qty").sum().alias("received"))
     )
     sold = (
-        tables["sales"].filter(pl.col("date") <= as_of).group_by("sku", "location")
+        tables["sales"]
+        .filter(pl.col("date") <= as_of)
+        .group_by("sku", "location")
         .agg(pl.col("qty").sum().alias("sold"))
     )
     m = result.sku_metrics.join(received, on=["sku", "location"], how="left").join(

@@ -95,7 +95,7 @@ def position_row(
     }
 
 
-def run(  # noqa: PLR0917 (a test shorthand)
+def run(
     sales: list[dict[str, Any]],
     position: list[dict[str, Any]] | None = None,
     history: list[dict[str, Any]] | None = None,

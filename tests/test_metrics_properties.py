@@ -95,7 +95,7 @@ def _weekly_classes(q: list[float], settings: dict[str, Any]) -> Row:
     return m
 
 
-def _oracle_one(  # noqa: PLR0917
+def _oracle_one(
     pos: Row,
     rows: list[Row],
     hist: list[Row],
@@ -209,7 +209,7 @@ def _oracle_one(  # noqa: PLR0917
     return m
 
 
-def oracle_metrics(  # noqa: PLR0917 (mirrors movement_metrics)
+def oracle_metrics(
     sales: list[Row],
     position: list[Row],
     history: list[Row],

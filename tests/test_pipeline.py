@@ -48,7 +48,10 @@ def test_ledger_run_ages_transfers_from_the_original_receipt(tmp_path: Path) -> 
     # Counted 7 on 2025-04-01, then 9 sold: a negative layer of −2 remains.
     assert b["units"].sum() == -2
     metrics = result.sku_metrics
-    assert metrics.filter((pl.col("sku") == "A") & (pl.col("location") == "south"))["on_hand"].item() == 3
+    assert (
+        metrics.filter((pl.col("sku") == "A") & (pl.col("location") == "south"))["on_hand"].item()
+        == 3
+    )
 
 
 def test_inventory_differing_from_the_ledger_is_reported(tmp_path: Path) -> None:
@@ -59,9 +62,11 @@ def test_inventory_differing_from_the_ledger_is_reported(tmp_path: Path) -> None
     result = run_pipeline(folder, config)
     diff = result.ledger_differences
     assert diff is not None
-    rows = diff.sort("sku", "location").select(
-        "sku", "location", "on_hand_inventory", "on_hand_ledger"
-    ).rows()
+    rows = (
+        diff.sort("sku", "location")
+        .select("sku", "location", "on_hand_inventory", "on_hand_ledger")
+        .rows()
+    )
     assert rows == [("A", "south", 5.0, 3.0), ("B", "north", 0.0, -2.0)]
     assert any("differs from the ledger" in w for w in result.warnings)
     out = tmp_path / "out"

@@ -556,7 +556,9 @@ def test_sale_larger_than_stock_ever_received(tmp_path: Path) -> None:
     assert reasons_of(result, "sales") == [
         "sale of 11 units exceeds the 10 units ever received at this SKU-location",
     ]
-    assert any("2 sale row(s) at 2 SKU-location(s) that have no receipt" in w for w in result.warnings)
+    assert any(
+        "2 sale row(s) at 2 SKU-location(s) that have no receipt" in w for w in result.warnings
+    )
 
 
 def test_sales_not_judged_when_no_receipt_was_accepted(tmp_path: Path) -> None:

@@ -64,8 +64,10 @@ def _int_range(lo: int | None = None, hi: int | None = None) -> Callable[[Any], 
         if isinstance(value, float) and value != out:
             raise ValueError("must be an int")
         if (lo is not None and out < lo) or (hi is not None and out > hi):
-            raise ValueError(f"must be an int in [{lo if lo is not None else '-inf'}, "
-                             f"{hi if hi is not None else 'inf'}]")
+            raise ValueError(
+                f"must be an int in [{lo if lo is not None else '-inf'}, "
+                f"{hi if hi is not None else 'inf'}]"
+            )
         return out
 
     return parse
@@ -80,8 +82,10 @@ def _float_range(lo: float | None = None, hi: float | None = None) -> Callable[[
         except (TypeError, ValueError):
             raise ValueError("must be a number") from None
         if (lo is not None and out < lo) or (hi is not None and out > hi):
-            raise ValueError(f"must be a number in [{lo if lo is not None else '-inf'}, "
-                             f"{hi if hi is not None else 'inf'}]")
+            raise ValueError(
+                f"must be a number in [{lo if lo is not None else '-inf'}, "
+                f"{hi if hi is not None else 'inf'}]"
+            )
         return out
 
     return parse
@@ -104,7 +108,7 @@ def _text(choices: Iterable[str] | None = None, optional: bool = False) -> Calla
 
 
 def _optional_date(value: Any) -> dt.date | None:
-    if value is None or value == "" or value == "latest":
+    if value is None or value in {"", "latest"}:
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -150,54 +154,120 @@ def _age_buckets(value: Any) -> tuple[int, ...]:
     if not edges or edges[0] <= 0:
         raise ValueError(
             "must be increasing positive day edges like 30,60,90 or a preset ("
-            + ", ".join(AGE_BUCKET_PRESETS) + ")"
+            + ", ".join(AGE_BUCKET_PRESETS)
+            + ")"
         )
     return edges
 
 
 _SETTINGS: tuple[Setting, ...] = (
-    Setting("as_of", None, "date", "Date of the analysis; default the latest date in the data.",
-            _optional_date),
-    Setting("today", None, "date",
-            "Today's date for the 'date in the future' check; default the system date.",
-            _optional_date),
-    Setting("currency", "USD", "ISO 4217", "Currency of every money column in the run.",
-            _text()),
+    Setting(
+        "as_of",
+        None,
+        "date",
+        "Date of the analysis; default the latest date in the data.",
+        _optional_date,
+    ),
+    Setting(
+        "today",
+        None,
+        "date",
+        "Today's date for the 'date in the future' check; default the system date.",
+        _optional_date,
+    ),
+    Setting("currency", "USD", "ISO 4217", "Currency of every money column in the run.", _text()),
     Setting("default_location", "main", "-", "Location of rows that name none.", _text()),
-    Setting("age_buckets", AGE_BUCKET_PRESETS["default"], "days",
-            "Upper edges of the age buckets, or a preset: " + ", ".join(AGE_BUCKET_PRESETS) + ".",
-            _age_buckets),
-    Setting("avg_sales_window_days", 90, "days",
-            "Window of avg_daily_sales (in-stock days only).", _int_range(1, 3650)),
-    Setting("sell_through_window_days", 30, "days", "Window of sell_through.",
-            _int_range(1, 3650)),
-    Setting("turnover_window_days", 365, "days",
-            "Window of turnover, COGS, gross margin, GMROI and average inventory.",
-            _int_range(1, 3650)),
-    Setting("abc_basis", "revenue", "-", "What ABC ranks by: revenue or profit (gross margin).",
-            _text(("revenue", "profit"))),
-    Setting("abc_cuts", (0.80, 0.95), "share", "Cumulative shares closing classes A and B.",
-            _number_list(2)),
-    Setting("xyz_cuts", (0.5, 1.0), "ratio", "Weekly-demand CV closing classes X and Y.",
-            _number_list(2)),
-    Setting("demand_weeks", 52, "weeks", "Weeks of history for XYZ, ADI and CV².",
-            _int_range(4, 520)),
+    Setting(
+        "age_buckets",
+        AGE_BUCKET_PRESETS["default"],
+        "days",
+        "Upper edges of the age buckets, or a preset: " + ", ".join(AGE_BUCKET_PRESETS) + ".",
+        _age_buckets,
+    ),
+    Setting(
+        "avg_sales_window_days",
+        90,
+        "days",
+        "Window of avg_daily_sales (in-stock days only).",
+        _int_range(1, 3650),
+    ),
+    Setting("sell_through_window_days", 30, "days", "Window of sell_through.", _int_range(1, 3650)),
+    Setting(
+        "turnover_window_days",
+        365,
+        "days",
+        "Window of turnover, COGS, gross margin, GMROI and average inventory.",
+        _int_range(1, 3650),
+    ),
+    Setting(
+        "abc_basis",
+        "revenue",
+        "-",
+        "What ABC ranks by: revenue or profit (gross margin).",
+        _text(("revenue", "profit")),
+    ),
+    Setting(
+        "abc_cuts",
+        (0.80, 0.95),
+        "share",
+        "Cumulative shares closing classes A and B.",
+        _number_list(2),
+    ),
+    Setting(
+        "xyz_cuts",
+        (0.5, 1.0),
+        "ratio",
+        "Weekly-demand CV closing classes X and Y.",
+        _number_list(2),
+    ),
+    Setting(
+        "demand_weeks", 52, "weeks", "Weeks of history for XYZ, ADI and CV².", _int_range(4, 520)
+    ),
     Setting("adi_cut", 1.32, "weeks", "Syntetos–Boylan ADI cut-off.", _float_range(1.0)),
     Setting("cv2_cut", 0.49, "ratio", "Syntetos–Boylan CV² cut-off.", _float_range(0.0)),
-    Setting("date_format", None, "strftime",
-            "Date format of the input files (e.g. %d/%m/%Y); default: detect, and reject "
-            "ambiguous columns.", _text(optional=True)),
-    Setting("encoding", None, "-", "Text encoding of CSV files; default: detect (UTF-8/16, "
-            "else cp1252).", _text(optional=True)),
-    Setting("delimiter", None, "-", "CSV delimiter; default: detect among , ; tab |.",
-            _text(optional=True)),
-    Setting("decimal_comma", None, "bool",
-            "Numbers use a decimal comma (1.234,5); default: detect per file.",
-            lambda v: None if v is None or v == "" else _bool(v)),
-    Setting("reject_duplicate_rows", True, "bool",
-            "Reject rows that repeat an earlier row exactly (all columns).", _bool),
-    Setting("ledger_tolerance", 1e-9, "units",
-            "Largest ledger-versus-inventory difference reported as equal.", _float_range(0.0)),
+    Setting(
+        "date_format",
+        None,
+        "strftime",
+        "Date format of the input files (e.g. %d/%m/%Y); default: detect, and reject "
+        "ambiguous columns.",
+        _text(optional=True),
+    ),
+    Setting(
+        "encoding",
+        None,
+        "-",
+        "Text encoding of CSV files; default: detect (UTF-8/16, else cp1252).",
+        _text(optional=True),
+    ),
+    Setting(
+        "delimiter",
+        None,
+        "-",
+        "CSV delimiter; default: detect among , ; tab |.",
+        _text(optional=True),
+    ),
+    Setting(
+        "decimal_comma",
+        None,
+        "bool",
+        "Numbers use a decimal comma (1.234,5); default: detect per file.",
+        lambda v: None if v is None or v == "" else _bool(v),
+    ),
+    Setting(
+        "reject_duplicate_rows",
+        True,
+        "bool",
+        "Reject rows that repeat an earlier row exactly (all columns).",
+        _bool,
+    ),
+    Setting(
+        "ledger_tolerance",
+        1e-9,
+        "units",
+        "Largest ledger-versus-inventory difference reported as equal.",
+        _float_range(0.0),
+    ),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
@@ -205,7 +275,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 
 def _parse_setting(name: str, value: Any, source: str) -> Any:
     if name not in SETTINGS:
-        close = [n for n in SETTINGS if name.split("_")[0] in n] or list(SETTINGS)
+        close = [n for n in SETTINGS if name.split("_", maxsplit=1)[0] in n] or list(SETTINGS)
         raise ConfigError(
             f"Unknown setting '{name}' ({source}).",
             fix=f"use one of: {', '.join(sorted(close))} (`deadstock settings` lists all).",
@@ -270,7 +340,8 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
     for item in assignments:
         if "=" not in item:
             raise ConfigError(
-                f"--set expects name=value. Got {item!r}.", fix="write e.g. --set age_buckets=30,60,90"
+                f"--set expects name=value. Got {item!r}.",
+                fix="write e.g. --set age_buckets=30,60,90",
             )
         name, value = item.split("=", 1)
         out[name.strip()] = _parse_setting(name.strip(), value.strip(), "--set")
@@ -288,15 +359,20 @@ def load_config(path: str | Path | None = None, assignments: Iterable[str] = ())
         try:
             raw = tomllib.loads(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError("Config file not found.", file=source,
-                              fix="check the path given to --config.") from None
+            raise ConfigError(
+                "Config file not found.", file=source, fix="check the path given to --config."
+            ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Config file is not valid TOML: {exc}.", file=source,
-                              fix="see the config layout in docs/configuration.md.") from None
+            raise ConfigError(
+                f"Config file is not valid TOML: {exc}.",
+                file=source,
+                fix="see the config layout in docs/configuration.md.",
+            ) from None
         unknown = set(raw) - {"settings", "tables", "columns"}
         if unknown:
             raise ConfigError(
-                f"Unknown section(s) {', '.join(sorted(unknown))}.", file=source,
+                f"Unknown section(s) {', '.join(sorted(unknown))}.",
+                file=source,
                 fix="use [settings], [tables] and [columns] (or [columns.<table>]).",
             )
         for name, value in raw.get("settings", {}).items():
@@ -317,9 +393,10 @@ def settings_markdown() -> str:
     lines = [
         "# Settings",
         "",
-        "Generated from `src/deadstock/config.py` by `python -m deadstock.config > docs/settings.md`;",
-        "do not edit by hand. Set them in the `[settings]` section of a config file or with",
-        "`--set name=value` (see [configuration.md](configuration.md)).",
+        "Generated from `src/deadstock/config.py` by",
+        "`python -m deadstock.config > docs/settings.md`; do not edit by hand.",
+        "Set them in the `[settings]` section of a config file or with `--set name=value`",
+        "(see [configuration.md](configuration.md)).",
         "",
         "| name | default | unit | meaning |",
         "|---|---|---|---|",

@@ -95,8 +95,8 @@ def _earliest_date(tables: Mapping[str, pl.DataFrame]) -> dt.date | None:
         for name in ("sales", "receipts", "ledger")
         if name in tables and tables[name].height
     ]
-    dates = [d for d in dates if d is not None]
-    return min(dates) if dates else None  # type: ignore[type-var]
+    found = [d for d in dates if isinstance(d, dt.date)]
+    return min(found) if found else None
 
 
 def analyse(
@@ -134,7 +134,8 @@ def analyse(
                 )
                 if ledger_differences.height:
                     warnings.append(
-                        f"{ledger_differences.height} SKU-location(s) where inventory on_hand differs "
+                        f"{ledger_differences.height} SKU-location(s) where inventory on_hand "
+                        "differs "
                         "from the ledger balance (see ledger_differences); the ledger is used."
                     )
             stock_position = _position_from_ledger(replay.balances, inventory_position)
@@ -177,7 +178,9 @@ def analyse(
     )
 
 
-def _fallback_costs(inventory_position: pl.DataFrame, products: pl.DataFrame | None) -> pl.DataFrame:
+def _fallback_costs(
+    inventory_position: pl.DataFrame, products: pl.DataFrame | None
+) -> pl.DataFrame:
     """Unit cost per SKU-location for ledger rows without a value: inventory, else products."""
     return inventory_position.select("sku", "location", "unit_cost").filter(
         pl.col("unit_cost").is_not_null()
@@ -185,7 +188,7 @@ def _fallback_costs(inventory_position: pl.DataFrame, products: pl.DataFrame | N
 
 
 def _position_from_ledger(balances: pl.DataFrame, inventory_position: pl.DataFrame) -> pl.DataFrame:
-    """On-hand from the ledger balance; costs, prices, reserved and inbound from the inventory side."""
+    """On-hand from the ledger balance; costs, prices, reserved, inbound from the inventory."""
     extra = inventory_position.drop("on_hand")
     return (
         balances.select("sku", "location", "on_hand")
@@ -206,7 +209,7 @@ def build_summary(result: RunResult, top: int = 10) -> dict[str, Any]:
     value_by_age = {b: float(m[f"age_{b}_value"].sum()) for b in buckets}
     units_by_age = {b: float(m[f"age_{b}_units"].sum()) for b in buckets}
     no_sale_90 = m.filter((pl.col("units_90d") <= 0) & (pl.col("on_hand") > 0))
-    # Problem SKUs: stock with no sale in 90 days, or more than half a year of supply; most capital first.
+    # Problem SKUs: no sale in 90 days, or over half a year of supply; most capital first.
     problems = (
         m.filter(
             (pl.col("on_hand") > 0)
@@ -221,8 +224,14 @@ def build_summary(result: RunResult, top: int = 10) -> dict[str, Any]:
         .sort("stock_value", descending=True, nulls_last=True)
         .head(top)
         .select(
-            "sku", "location", "on_hand", "stock_value", "days_since_last_sale", "days_of_supply",
-            "avg_age_days", "problem",
+            "sku",
+            "location",
+            "on_hand",
+            "stock_value",
+            "days_since_last_sale",
+            "days_of_supply",
+            "avg_age_days",
+            "problem",
         )
     )
     counts = result.counts

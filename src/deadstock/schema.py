@@ -56,12 +56,16 @@ class TableSchema:
 
 
 def _c(
-    name: str, dtype: pl.DataType | type[pl.DataType], unit: str, description: str, required: bool = False
+    name: str,
+    dtype: pl.DataType | type[pl.DataType],
+    unit: str,
+    description: str,
+    required: bool = False,
 ) -> Column:
     return Column(name, dtype, unit, description, required)
 
 
-S, F, I, D, B = pl.String, pl.Float64, pl.Int64, pl.Date, pl.Boolean
+S, F, INT, D, B = pl.String, pl.Float64, pl.Int64, pl.Date, pl.Boolean
 
 DEFAULT_LOCATION = "main"
 
@@ -83,8 +87,8 @@ PRODUCTS = TableSchema(
         _c("holding_cost_per_day", F, "currency/unit/day", "Cost of holding one unit one day"),
         _c("launch_date", D, "date", "First day on sale"),
         _c("status", S, "active|discontinued", "Whether the product is still bought in"),
-        _c("image_count", I, "count", "Images on the product listing"),
-        _c("description_chars", I, "characters", "Length of the listing description"),
+        _c("image_count", INT, "count", "Images on the product listing"),
+        _c("description_chars", INT, "characters", "Length of the listing description"),
         _c("perishable", B, "bool", "Product has a shelf life"),
         _c("regulated", B, "bool", "Product is regulated (restricts donation/liquidation)"),
         _c("expiry_date", D, "date", "Earliest expiry date of the stock"),
@@ -132,7 +136,7 @@ RECEIPTS = TableSchema(
         _c("location", S, "-", f"Location; default '{DEFAULT_LOCATION}'"),
         _c("supplier_id", S, "-", "Supplier of the receipt"),
         _c("unit_cost", F, "currency/unit", "Purchase cost per unit of this receipt"),
-        _c("payment_days", I, "days", "Payment term of this receipt"),
+        _c("payment_days", INT, "days", "Payment term of this receipt"),
     ),
 )
 
@@ -158,13 +162,13 @@ SUPPLIERS = TableSchema(
         _c("supplier_id", S, "-", "Supplier identifier", True),
         _c("return_policy", S, "none|return|destroy", "Return right offered"),
         _c("refund_pct", F, "% of unit_cost", "Refund for a returned unit [0, 100]"),
-        _c("min_return_days", I, "days", "Earliest age of a receipt that may be returned"),
-        _c("max_return_days", I, "days", "Latest age of a receipt that may be returned"),
+        _c("min_return_days", INT, "days", "Earliest age of a receipt that may be returned"),
+        _c("max_return_days", INT, "days", "Latest age of a receipt that may be returned"),
         _c("return_cost_per_unit", F, "currency/unit", "Transport cost of a returned unit"),
         _c("return_cap_units", F, "units", "Most units the supplier takes back"),
         _c("return_cap_value", F, "currency", "Most refund value the supplier pays"),
-        _c("lead_time_days", I, "days", "Replenishment lead time"),
-        _c("payment_days", I, "days", "Default payment term"),
+        _c("lead_time_days", INT, "days", "Replenishment lead time"),
+        _c("payment_days", INT, "days", "Default payment term"),
     ),
     key=("supplier_id",),
 )
@@ -192,8 +196,7 @@ PRICES = TableSchema(
 )
 
 INPUT_TABLES: dict[str, TableSchema] = {
-    t.name: t
-    for t in (PRODUCTS, INVENTORY, SALES, RECEIPTS, LEDGER, SUPPLIERS, LOCATIONS, PRICES)
+    t.name: t for t in (PRODUCTS, INVENTORY, SALES, RECEIPTS, LEDGER, SUPPLIERS, LOCATIONS, PRICES)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +208,7 @@ REJECTS = TableSchema(
     (
         _c("table", S, "-", "Canonical table the row belongs to"),
         _c("source_file", S, "-", "File the row was read from"),
-        _c("row", I, "row number", "Row in that file (header = row 1, first data row = row 2)"),
+        _c("row", INT, "row number", "Row in that file (header = row 1, first data row = row 2)"),
         _c("column", S, "-", "Column that failed (blank when the whole row is at fault)"),
         _c("value", S, "-", "The offending value as read"),
         _c("reason", S, "-", "Why the row was rejected and what was expected"),
@@ -219,12 +222,21 @@ LAYERS = TableSchema(
         _c("sku", S, "-", "Stock-keeping unit identifier"),
         _c("location", S, "-", "Location"),
         _c("received", D, "date", "Date the layer entered stock (kept across transfers)"),
-        _c("units", F, "units", "Units in the layer; negative = issued beyond stock, not yet filled"),
+        _c(
+            "units",
+            F,
+            "units",
+            "Units in the layer; negative = issued beyond stock, not yet filled",
+        ),
         _c("unit_cost", F, "currency/unit", "Cost of the layer's units"),
         _c("value", F, "currency", "units × unit_cost"),
-        _c("age_days", I, "days", "as_of − received"),
-        _c("origin", S, "receipt|opening|reconciliation|transfer|negative",
-           "How the layer came about; 'opening' = stock not covered by any receipt"),
+        _c("age_days", INT, "days", "as_of − received"),
+        _c(
+            "origin",
+            S,
+            "receipt|opening|reconciliation|transfer|negative",
+            "How the layer came about; 'opening' = stock not covered by any receipt",
+        ),
     ),
 )
 
@@ -247,12 +259,21 @@ SKU_METRICS = TableSchema(
         _c("location", S, "-", "Location"),
         _c("category", S, "-", "Product category (blank when unknown)"),
         _c("on_hand", F, "units", "Stock on hand at as-of"),
-        _c("unit_cost", F, "currency/unit",
-           "Unit cost: inventory, else products, else the FIFO layers' weighted cost"),
-        _c("price", F, "currency/unit", "Selling price: inventory, else products, else last realised"),
+        _c(
+            "unit_cost",
+            F,
+            "currency/unit",
+            "Unit cost: inventory, else products, else the FIFO layers' weighted cost",
+        ),
+        _c(
+            "price",
+            F,
+            "currency/unit",
+            "Selling price: inventory, else products, else last realised",
+        ),
         _c("stock_value", F, "currency", "Value of positive FIFO layers at their own cost"),
         _c("last_sale_date", D, "date", "Last day with units sold ≤ as-of (blank = never)"),
-        _c("days_since_last_sale", I, "days", "as_of − last_sale_date"),
+        _c("days_since_last_sale", INT, "days", "as_of − last_sale_date"),
         _c("units_7d", F, "units", "Units sold in as_of−6 … as_of"),
         _c("units_30d", F, "units", "Units sold in as_of−29 … as_of"),
         _c("units_90d", F, "units", "Units sold in as_of−89 … as_of"),
@@ -261,16 +282,28 @@ SKU_METRICS = TableSchema(
         _c("revenue_30d", F, "currency", "Revenue in the 30-day window"),
         _c("revenue_90d", F, "currency", "Revenue in the 90-day window"),
         _c("revenue_365d", F, "currency", "Revenue in the 365-day window"),
-        _c("in_stock_days", I, "days", "Days in the average-sales window with stock (or a sale)"),
-        _c("avg_daily_sales", F, "units/day",
-           "Units sold in the window ÷ in-stock days of the window (setting avg_sales_window_days)"),
+        _c("in_stock_days", INT, "days", "Days in the average-sales window with stock (or a sale)"),
+        _c(
+            "avg_daily_sales",
+            F,
+            "units/day",
+            "Units sold ÷ in-stock days over the window avg_sales_window_days",
+        ),
         _c("days_of_supply", F, "days", "on_hand ÷ avg_daily_sales (blank when no sales)"),
-        _c("avg_inventory_value", F, "currency",
-           "Time-weighted average stock value over the turnover window"),
+        _c(
+            "avg_inventory_value",
+            F,
+            "currency",
+            "Time-weighted average stock value over the turnover window",
+        ),
         _c("cogs_365d", F, "currency", "Cost of goods sold over the turnover window"),
         _c("turnover", F, "1/period", "cogs ÷ average inventory value (turnover window)"),
-        _c("sell_through", F, "ratio",
-           "units sold ÷ (units sold + on_hand) over the sell-through window"),
+        _c(
+            "sell_through",
+            F,
+            "ratio",
+            "units sold ÷ (units sold + on_hand) over the sell-through window",
+        ),
         _c("gross_margin", F, "currency", "revenue − COGS over the turnover window"),
         _c("gmroi", F, "ratio", "gross_margin ÷ average inventory value"),
         _c("abc", S, "A|B|C", "Class by cumulative share of revenue (cuts 80/95 %)"),
@@ -278,8 +311,12 @@ SKU_METRICS = TableSchema(
         _c("xyz", S, "X|Y|Z", "Class by weekly_cv (X ≤ 0.5 < Y ≤ 1.0 < Z; Z when no demand)"),
         _c("adi", F, "weeks", "Average demand interval: weeks ÷ weeks with demand"),
         _c("cv2", F, "ratio", "Squared CV of the non-zero weekly demand sizes"),
-        _c("demand_class", S, "smooth|erratic|intermittent|lumpy|none",
-           "Syntetos–Boylan class from adi (1.32) and cv2 (0.49)"),
+        _c(
+            "demand_class",
+            S,
+            "smooth|erratic|intermittent|lumpy|none",
+            "Syntetos–Boylan class from adi (1.32) and cv2 (0.49)",
+        ),
         _c("avg_age_days", F, "days", "Unit-weighted mean age of the positive FIFO layers"),
     ),
     key=("sku", "location"),
@@ -329,10 +366,10 @@ def nomenclature_markdown() -> str:
             "### Age buckets in `sku_metrics`",
             "",
             "For edges e1 < e2 < … (setting `age_buckets`, default 30,60,90,180,365) the columns",
-            "`age_0_e1_units`, `age_{e1+1}_e2_units`, …, `age_{last+1}_plus_units` hold the units",
-            "[units] of positive FIFO layers whose age falls in the bucket, and the same names with",
-            "`_value` their value [currency]. With edges 30,60,90: `age_0_30`, `age_31_60`,",
-            "`age_61_90`, `age_91_plus`.",
+            "`age_0_e1_units`, `age_{e1+1}_e2_units`, …, `age_{last+1}_plus_units` hold the",
+            "units [units] of positive FIFO layers whose age falls in the bucket, and the same",
+            "names with `_value` their value [currency]. With edges 30,60,90: `age_0_30`,",
+            "`age_31_60`, `age_61_90`, `age_91_plus`.",
             "",
         ]
     )

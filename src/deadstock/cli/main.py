@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from deadstock import __version__
 from deadstock.config import SETTINGS, Config, load_config
 from deadstock.errors import ConfigError, DeadstockError
 
+if TYPE_CHECKING:
+    from deadstock.pipeline import RunResult
+
 app = typer.Typer(
     name="deadstock",
     help="Find dead, slow and excess stock and decide how to clear it.",
@@ -22,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
 def _console(stderr: bool = False) -> Console:
     """A console that keeps tables readable when output goes to a file or pipe (no terminal)."""
     probe = Console(stderr=stderr)
@@ -32,23 +37,31 @@ console = _console()
 err_console = _console(stderr=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML config file ([settings], [tables], [columns]).")
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config file ([settings], [tables], [columns])."),
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", help="Override a setting: --set age_buckets=30,60,90 (repeatable)."),
+    typer.Option(
+        "--set", "-s", help="Override a setting: --set age_buckets=30,60,90 (repeatable)."
+    ),
 ]
 TableOption = Annotated[
     list[str] | None,
-    typer.Option("--table", "-t", help="Explicit table path: --table sales=exports/orders.csv (repeatable)."),
+    typer.Option(
+        "--table", "-t", help="Explicit table path: --table sales=exports/orders.csv (repeatable)."
+    ),
 ]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Analysis date YYYY-MM-DD (default: latest date in the data).")
+    str | None,
+    typer.Option("--as-of", help="Analysis date YYYY-MM-DD (default: latest date in the data)."),
 ]
 
 
 def _fail(exc: DeadstockError) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {exc.one_line()}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/bold red] {exc.one_line()}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(exc.exit_code)
 
 
@@ -63,19 +76,25 @@ def _explicit(tables: list[str] | None) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for item in tables or []:
         if "=" not in item:
-            raise ConfigError(f"--table expects name=path. Got {item!r}.",
-                              fix="write e.g. --table sales=exports/orders.csv")
+            raise ConfigError(
+                f"--table expects name=path. Got {item!r}.",
+                fix="write e.g. --table sales=exports/orders.csv",
+            )
         name, path = item.split("=", 1)
         out[name.strip()] = Path(path.strip())
     return out
 
 
-def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]):  # type: ignore[no-untyped-def]
+def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]) -> RunResult:
     from deadstock.pipeline import STAGES, run_pipeline
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=not err_console.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("starting", total=len(STAGES))
 
@@ -87,14 +106,18 @@ def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]
 
 @app.command()
 def run(
-    data: Annotated[Path | None, typer.Argument(help="Folder of input files (file stem = table name).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("deadstock-out"),
+    data: Annotated[
+        Path | None, typer.Argument(help="Folder of input files (file stem = table name).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "deadstock-out"
+    ),
     as_of: AsOfOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
     table: TableOption = None,
 ) -> None:
-    """Analyse a folder of data: write sku_metrics, layers, rejects (CSV + Parquet) and summary.json."""
+    """Analyse a folder of data: write sku_metrics, layers, rejects (CSV, Parquet), summary.json."""
     from deadstock.cli.render import render_summary, render_warnings
     from deadstock.pipeline import write_outputs
 
@@ -106,7 +129,10 @@ def run(
         _fail(exc)
     render_warnings(err_console, result.warnings)
     render_summary(console, result.summary())
-    console.print(f"\nOutputs in [bold]{out}[/bold]: sku_metrics, layers, rejects (.csv, .parquet), summary.json")
+    console.print(
+        f"\nOutputs in [bold]{out}[/bold]: sku_metrics, layers, rejects (.csv, .parquet), "
+        "summary.json"
+    )
 
 
 @app.command()
@@ -115,7 +141,9 @@ def validate(
     config: ConfigOption = None,
     set_: SetOption = None,
     table: TableOption = None,
-    rejects: Annotated[Path | None, typer.Option(help="Write the rejects table to this CSV file.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write the rejects table to this CSV file.")
+    ] = None,
 ) -> None:
     """Read and validate the input only; print rows read / accepted / rejected and why."""
     from deadstock.cli.render import render_counts, render_warnings
@@ -140,9 +168,9 @@ def demo(
     skus: Annotated[int, typer.Option(help="Number of products to generate.")] = 2000,
     locations: Annotated[int, typer.Option(help="Number of locations.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for demo data and results.")] = Path(
-        "deadstock-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for demo data and results.")
+    ] = Path("deadstock-demo"),
     set_: SetOption = None,
 ) -> None:
     """Generate a realistic demo retailer, run the pipeline on it and print the summary."""
@@ -159,11 +187,15 @@ def demo(
         write_outputs(result, results_dir)
     except DeadstockError as exc:
         _fail(exc)
-    console.print(f"Demo data written to [bold]{data_dir}[/bold] (CSV, with a few deliberately bad rows).")
+    console.print(
+        f"Demo data written to [bold]{data_dir}[/bold] (CSV, with a few deliberately bad rows)."
+    )
     render_warnings(err_console, result.warnings)
     render_counts(console, result.counts, result.rejects)
     render_summary(console, result.summary())
-    console.print(f"\nOutputs in [bold]{results_dir}[/bold]. Next: deadstock run {data_dir} --out my-run")
+    console.print(
+        f"\nOutputs in [bold]{results_dir}[/bold]. Next: deadstock run {data_dir} --out my-run"
+    )
 
 
 @app.command()

@@ -19,17 +19,20 @@ def render_counts(console: Console, counts: pl.DataFrame, rejects: pl.DataFrame)
     """Rows read / accepted / rejected per file, then the commonest reject reasons."""
     table = Table(title="Input rows", show_lines=False)
     for col in ("table", "file", "read", "accepted", "rejected"):
-        table.add_column(col, justify="right" if col in {"read", "accepted", "rejected"} else "left")
+        table.add_column(
+            col, justify="right" if col in {"read", "accepted", "rejected"} else "left"
+        )
     for row in counts.sort("table").iter_rows(named=True):
         table.add_row(
-            row["table"], str(row["source_file"]), f"{row['read']:,}", f"{row['accepted']:,}",
+            row["table"],
+            str(row["source_file"]),
+            f"{row['read']:,}",
+            f"{row['accepted']:,}",
             f"[red]{row['rejected']:,}[/red]" if row["rejected"] else "0",
         )
     console.print(table)
     if rejects.height:
-        reasons = (
-            rejects.group_by("table", "reason").len().sort("len", descending=True).head(12)
-        )
+        reasons = rejects.group_by("table", "reason").len().sort("len", descending=True).head(12)
         rt = Table(title=f"Rejected rows ({rejects.height:,}) — commonest reasons")
         rt.add_column("table")
         rt.add_column("reason")
@@ -64,23 +67,38 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     for band, value in stock["value_by_age_days"].items():
         units = stock["units_by_age_days"][band]
         share = f"{value / total:.1%}" if total else "—"
-        age.add_row(band.replace("_", "–").replace("–plus", "+"), f"{units:,.0f}",
-                    f"{value:,.0f}", share)
+        age.add_row(
+            band.replace("_", "–").replace("–plus", "+"), f"{units:,.0f}", f"{value:,.0f}", share
+        )
     console.print(age)
     console.print(
         f"No sale in 90 days: {stock['no_sale_90d_sku_locations']:,} SKU-locations holding "
         f"[bold]{_money(stock['no_sale_90d_value'], cur)}[/bold]."
     )
     if summary["top_problems"]:
-        top = Table(title="Top problem SKUs: no sale in 90 days or > 182 days of supply, most capital first")
-        for col in ("sku", "location", "on hand", f"value [{cur}]", "days since sale",
-                    "days of supply", "avg age", "problem"):
+        top = Table(
+            title="Top problem SKUs: no sale in 90 days or > 182 days of supply, most capital first"
+        )
+        for col in (
+            "sku",
+            "location",
+            "on hand",
+            f"value [{cur}]",
+            "days since sale",
+            "days of supply",
+            "avg age",
+            "problem",
+        ):
             top.add_column(col)
         for row in summary["top_problems"]:
             top.add_row(
-                row["sku"], row["location"], f"{row['on_hand']:,.0f}",
+                row["sku"],
+                row["location"],
+                f"{row['on_hand']:,.0f}",
                 f"{row['stock_value']:,.0f}",
-                "never" if row["days_since_last_sale"] is None else str(row["days_since_last_sale"]),
+                "never"
+                if row["days_since_last_sale"] is None
+                else str(row["days_since_last_sale"]),
                 "—" if row["days_of_supply"] is None else f"{row['days_of_supply']:,.0f}",
                 "—" if row["avg_age_days"] is None else f"{row['avg_age_days']:,.0f}",
                 row["problem"],

@@ -54,7 +54,9 @@ def write_demo_data(
             f"The 'dirty' parameter needs fmt='csv' (bad rows such as a non-numeric qty cannot be "
             f"stored in typed Parquet columns). Got fmt={fmt!r}; pass dirty=False."
         )
-    paths = write_dataset(generate_retailer(n_skus=n_skus, n_locations=n_locations, seed=seed), out_dir, fmt)
+    paths = write_dataset(
+        generate_retailer(n_skus=n_skus, n_locations=n_locations, seed=seed), out_dir, fmt
+    )
     if dirty:
         add_defects(out_dir, seed=seed)
     return paths

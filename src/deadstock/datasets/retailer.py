@@ -661,7 +661,7 @@ def _assign_locations(
     return sl_sku, sl_loc
 
 
-def generate_retailer(  # noqa: PLR0917 (the documented signature)
+def generate_retailer(
     n_skus: int = 2000,
     n_locations: int = 3,
     seed: int = 0,

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 
 from deadstock.config import Config
+from deadstock.keys import KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.metrics.availability import prepare_history, sale_days, stock_availability
 from deadstock.metrics.classes import abc_classes, demand_class, xyz_class
 from deadstock.metrics.demand import (
@@ -15,7 +16,6 @@ from deadstock.metrics.demand import (
     weekly_cv,
     weekly_demand_sums,
 )
-from deadstock.keys import KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.metrics.turnover import (
     avg_daily_sales,
     days_of_supply,
@@ -79,7 +79,7 @@ def _age_columns(age: pl.DataFrame, keys: pl.DataFrame) -> tuple[pl.DataFrame, l
     return frame.unique(KEY_INDEX, keep="first", maintain_order=True), bucket_columns
 
 
-def movement_metrics(  # noqa: PLR0917 (the stage contract is positional)
+def movement_metrics(
     sales: pl.DataFrame | pl.LazyFrame,
     position: pl.DataFrame,
     stock_history: pl.DataFrame,

@@ -20,7 +20,7 @@ POSITION_SCHEMA: dict[str, type[pl.DataType]] = {
 }
 
 
-def on_hand_at(  # noqa: PLR0917 (the stage contract is positional)
+def on_hand_at(
     inventory: pl.DataFrame | None,
     receipts: pl.DataFrame | None,
     sales: pl.DataFrame | None,
@@ -120,12 +120,7 @@ def _all_keys(snapshots: pl.DataFrame, moves: pl.LazyFrame) -> pl.DataFrame:
     key, about 5·10⁻¹⁴ at a million SKU-locations).
     """
     known = snapshots.select(key_hash(0)).to_series().implode()
-    extra = (
-        moves.select(KEY)
-        .filter(~key_hash(0).is_in(known))
-        .unique()
-        .collect(engine="streaming")
-    )
+    extra = moves.select(KEY).filter(~key_hash(0).is_in(known)).unique().collect(engine="streaming")
     return pl.concat([snapshots.select(KEY), extra]).unique().sort(KEY)
 
 

@@ -405,8 +405,10 @@ def sales_without_receipts(sales: pl.DataFrame, received: pl.DataFrame) -> tuple
     Matched on a 64-bit hash of the key (a warning's count; a collision can only under-count).
     """
     received_keys = received.select(_key_hash()).to_series().implode()
-    orphan = sales.lazy().select(_key_hash().alias("key"), "qty").filter(
-        (pl.col("qty") > 0) & ~pl.col("key").is_in(received_keys)
+    orphan = (
+        sales.lazy()
+        .select(_key_hash().alias("key"), "qty")
+        .filter((pl.col("qty") > 0) & ~pl.col("key").is_in(received_keys))
     )
     counts = orphan.select(pl.len().alias("rows"), pl.col("key").n_unique().alias("keys"))
     rows, keys = counts.collect().row(0)
