@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from deadstock.keys import attach_keys
 from deadstock.position._frames import (
     KEY,
     NOISE_RELATIVE,
@@ -101,7 +102,7 @@ def _receipt_layers(
     if is_empty(receipts):
         return pl.DataFrame(schema=schema), totals
     assert receipts is not None
-    stocked = pos.filter(pl.col("on_hand") > 0).select("_k", *KEY)
+    stocked = pl.lit(pos["on_hand"] > 0)  # by _k: only SKU-locations with stock need layers
     days = (pl.col("received") - pl.col("received").min()).dt.total_days()
     # File order is kept through the join and the stable sort: on one day, later rows are newer.
     matched = (
@@ -115,7 +116,8 @@ def _receipt_layers(
             col_or(receipts, "unit_cost", pl.Float64).alias("receipt_cost"),
         )
         .filter((pl.col("received") <= as_of) & (pl.col("qty") > 0))
-        .join(stocked.lazy(), on=KEY, how="inner", maintain_order="left")
+        .pipe(attach_keys, pos.select("_k", *KEY), keep_order=True)
+        .filter(stocked.gather(pl.col("_k")))
         .select(
             "_k",
             (pl.col("_k").cast(pl.Int64) * _KEY_STRIDE + days + 1).alias("_order"),
