@@ -24,7 +24,7 @@ import polars as pl
 from deadstock import __version__, position
 from deadstock.config import Config
 from deadstock.metrics import movement_metrics
-from deadstock.schema import REJECTS, age_bucket_names
+from deadstock.schema import age_bucket_names
 from deadstock.validate import ValidatedInput, load_inputs
 
 #: Called with the name of each stage as it starts (the CLI drives a progress bar with it).
@@ -124,7 +124,7 @@ def analyse(
             inventory, receipts, sales, as_of, snapshot_date=as_of, products=products
         )
         if ledger is not None:
-            fallback = _fallback_costs(inventory_position, products)
+            fallback = _fallback_costs(inventory_position)
             replay = position.replay_ledger(ledger, as_of, fallback_unit_cost=fallback)
             warnings.extend(replay.warnings)
             layers = replay.layers
@@ -178,10 +178,8 @@ def analyse(
     )
 
 
-def _fallback_costs(
-    inventory_position: pl.DataFrame, products: pl.DataFrame | None
-) -> pl.DataFrame:
-    """Unit cost per SKU-location for ledger rows without a value: inventory, else products."""
+def _fallback_costs(inventory_position: pl.DataFrame) -> pl.DataFrame:
+    """Unit cost per SKU-location for ledger rows without a value (inventory, else products)."""
     return inventory_position.select("sku", "location", "unit_cost").filter(
         pl.col("unit_cost").is_not_null()
     )
@@ -336,8 +334,3 @@ def _csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
         .alias(c)
         for c in text_cols
     )
-
-
-def empty_rejects() -> pl.DataFrame:
-    """An empty rejects table with the canonical schema."""
-    return pl.DataFrame(schema=REJECTS.polars_schema())
