@@ -244,10 +244,29 @@ def _read_text(path: Path, table: str, config: Config) -> RawTable:
         )
     if len(headers) != frame.width:
         headers = frame.columns
+    raw = _finish_sheet(frame, headers, path, table, config, "csv", notes)
+    numeric = [c for c in raw.headers if INPUT_TABLES[table].column(c).dtype in _NUMERIC]
+    if config.decimal_comma is not None:
+        raw.decimal_comma = bool(config.decimal_comma)
+    elif delimiter == ";" and raw.rows:
+        raw.decimal_comma = looks_decimal_comma(raw.frame, numeric)
+    return raw
+
+
+def _finish_sheet(
+    frame: pl.DataFrame,
+    headers: list[str],
+    path: Path,
+    table: str,
+    config: Config,
+    kind: str,
+    notes: list[str],
+) -> RawTable:
+    """A text grid read whole (CSV, Excel): positional names, row numbers, blank rows dropped."""
     names = [f"_c{i}" for i in range(frame.width)]
     frame = frame.rename(dict(zip(frame.columns, names, strict=True))).with_row_index(ROW, offset=2)
     frame = _drop_blank_rows(frame, path, notes)
-    raw = _finish(
+    return _finish(
         frame,
         rows=frame.height,
         source_names=names,
@@ -255,15 +274,9 @@ def _read_text(path: Path, table: str, config: Config) -> RawTable:
         path=path,
         table=table,
         config=config,
-        kind="csv",
+        kind=kind,
         notes=notes,
     )
-    numeric = [c for c in raw.headers if INPUT_TABLES[table].column(c).dtype in _NUMERIC]
-    if config.decimal_comma is not None:
-        raw.decimal_comma = bool(config.decimal_comma)
-    elif delimiter == ";" and raw.rows:
-        raw.decimal_comma = looks_decimal_comma(raw.frame, numeric)
-    return raw
 
 
 def _read_parquet(path: Path, table: str, config: Config) -> RawTable:
@@ -323,20 +336,6 @@ def _read_excel(path: Path, table: str, config: Config) -> RawTable:
         raise InputError(
             f"sheet '{sheet}' cannot be read ({str(exc).splitlines()[0]}).", file=path, fix=fix
         ) from None
-    headers = list(frame.columns)
-    names = [f"_c{i}" for i in range(frame.width)]
-    frame = frame.rename(dict(zip(headers, names, strict=True))).with_row_index(ROW, offset=2)
-    frame = _drop_blank_rows(frame, path, notes)
-    raw = _finish(
-        frame,
-        rows=frame.height,
-        source_names=names,
-        headers=headers,
-        path=path,
-        table=table,
-        config=config,
-        kind="excel",
-        notes=notes,
-    )
+    raw = _finish_sheet(frame, list(frame.columns), path, table, config, "excel", notes)
     raw.decimal_comma = bool(config.decimal_comma)
     return raw
