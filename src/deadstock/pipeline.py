@@ -23,7 +23,8 @@ import polars as pl
 
 from deadstock import __version__, position
 from deadstock.config import Config
-from deadstock.metrics import movement_metrics
+from deadstock.keys import sku_location_keys
+from deadstock.metrics import movement_metrics, prepare_sales, sales_horizon
 from deadstock.schema import age_bucket_names
 from deadstock.validate import ValidatedInput, load_inputs
 
@@ -143,21 +144,19 @@ def analyse(
         else:
             stock_position = inventory_position
             layers = position.fifo_layers(stock_position, receipts, as_of, opening_date)
-            history = position.stock_history(stock_position, receipts, sales, as_of, lookback)
+        # The sales are keyed to the position's SKU-locations once, for history and metrics.
+        keys = sku_location_keys(stock_position.select("sku", "location"))
+        sales = sales if sales is not None else _EMPTY_SALES
+        prepared = prepare_sales(sales, keys, as_of, sales_horizon(config))
+        if ledger is None:
+            history = position.keyed_stock_history(
+                stock_position, receipts, prepared.recent, as_of, lookback
+            )
         age = position.age_profile(layers, config.age_buckets)
 
     with _timed(timings, STAGES[2], on_stage):
-        empty_sales = pl.DataFrame(
-            schema={"date": pl.Date, "sku": pl.String, "location": pl.String, "qty": pl.Float64}
-        )
         metrics = movement_metrics(
-            sales if sales is not None else empty_sales,
-            stock_position,
-            history,
-            age,
-            products,
-            as_of,
-            config,
+            sales, stock_position, history, age, products, as_of, config, prepared=prepared
         )
 
     return RunResult(
@@ -176,6 +175,11 @@ def analyse(
         timings=timings,
         sources=dict(validated.sources),
     )
+
+
+_EMPTY_SALES = pl.DataFrame(
+    schema={"date": pl.Date, "sku": pl.String, "location": pl.String, "qty": pl.Float64}
+)
 
 
 def _fallback_costs(inventory_position: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,15 @@ gross margin, GMROI, ABC, XYZ and demand class per SKU-location.
 """
 
 from deadstock.metrics.classes import abc_classes, demand_class, xyz_class
-from deadstock.metrics.table import movement_metrics
+from deadstock.metrics.table import movement_metrics, sales_horizon
+from deadstock.metrics.windows import PreparedSales, prepare_sales
 
-__all__ = ["abc_classes", "demand_class", "movement_metrics", "xyz_class"]
+__all__ = [
+    "PreparedSales",
+    "abc_classes",
+    "demand_class",
+    "movement_metrics",
+    "prepare_sales",
+    "sales_horizon",
+    "xyz_class",
+]

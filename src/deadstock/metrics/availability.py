@@ -26,7 +26,22 @@ def prepare_history(stock_history: pl.DataFrame, keys: pl.DataFrame, as_of: date
     Columns: _k, t (first day of the interval), end (last day, t of the next row − 1, or 0 for
     a SKU-location's last row) [days relative to as_of], closing_units [units]; sorted by _k, t.
     Of several rows on one day the last one in the table holds (the others last zero days).
+    A ``stock_history`` that carries ``_k`` instead of sku, location (from
+    :func:`deadstock.position.keyed_stock_history`) must be numbered as ``keys``.
     """
+    if KEY_INDEX in stock_history.columns:
+        ordered = (
+            stock_history.lazy()
+            .select(
+                pl.col(KEY_INDEX).cast(pl.UInt32),
+                (-days_before(as_of)).alias(DAY),
+                pl.col("closing_units").cast(pl.Float64),
+            )
+            .filter(pl.col(DAY) <= 0)
+            .collect()
+            .sort(KEY_INDEX, DAY, maintain_order=True)
+        )
+        return _intervals(ordered)
     rows = (
         stock_history.lazy()
         .select(
@@ -38,7 +53,11 @@ def prepare_history(stock_history: pl.DataFrame, keys: pl.DataFrame, as_of: date
         .filter(pl.col(DAY) <= 0)
     )
     ordered = attach_keys(rows, keys, keep_order=True).collect(engine="streaming")
-    ordered = ordered.sort(KEY_INDEX, DAY, maintain_order=True)
+    return _intervals(ordered.sort(KEY_INDEX, DAY, maintain_order=True))
+
+
+def _intervals(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Rows sorted by _k, t → intervals [t, end] (see :func:`prepare_history`)."""
     same_key_next = pl.col(KEY_INDEX).shift(-1) == pl.col(KEY_INDEX)
     return ordered.select(
         KEY_INDEX,

@@ -23,7 +23,7 @@ from deadstock.metrics.turnover import (
     sell_through,
     turnover,
 )
-from deadstock.metrics.windows import prepare_sales, realised_prices, window_sums
+from deadstock.metrics.windows import PreparedSales, prepare_sales, realised_prices, window_sums
 from deadstock.schema import SKU_METRICS
 
 #: Windows of the fixed-window columns units_{N}d and revenue_{N}d [days].
@@ -79,6 +79,12 @@ def _age_columns(age: pl.DataFrame, keys: pl.DataFrame) -> tuple[pl.DataFrame, l
     return frame.unique(KEY_INDEX, keep="first", maintain_order=True), bucket_columns
 
 
+def sales_horizon(config: Config) -> int:
+    """Days of sales rows the metrics need one by one: the longest window [days]."""
+    windows = (config.avg_sales_window_days, config.turnover_window_days)
+    return max(*FIXED_WINDOWS, *windows, config.sell_through_window_days, 7 * config.demand_weeks)
+
+
 def movement_metrics(
     sales: pl.DataFrame | pl.LazyFrame,
     position: pl.DataFrame,
@@ -87,6 +93,7 @@ def movement_metrics(
     products: pl.DataFrame | None,
     as_of: date,
     config: Config,
+    prepared: PreparedSales | None = None,
 ) -> pl.DataFrame:
     """Movement metrics of every SKU-location of ``position`` at ``as_of`` (SPEC §3.2).
 
@@ -112,6 +119,9 @@ def movement_metrics(
     - abc by revenue or gross margin over T; weekly_cv, xyz, adi, cv2 and demand_class
       (Syntetos, Boylan & Croston 2005) from the weekly demand of the last demand_weeks weeks.
     - stock_value, avg_age_days and the age buckets from ``age`` (0 / null when absent).
+
+    ``prepared`` (from :func:`sales_horizon` and :func:`prepare_sales` on the keys of
+    ``position``) saves keying the sales again when the caller already did.
     """
     w = int(config.avg_sales_window_days)
     t = int(config.turnover_window_days)
@@ -119,8 +129,9 @@ def movement_metrics(
     n_weeks = int(config.demand_weeks)
 
     keys = sku_location_keys(_position_columns(position))
-    horizon = max(*FIXED_WINDOWS, w, t, s, 7 * n_weeks)
-    prepared = prepare_sales(sales, keys, as_of, horizon)
+    horizon = sales_horizon(config)
+    if prepared is None or prepared.horizon < horizon:
+        prepared = prepare_sales(sales, keys, as_of, horizon)
     sums = window_sums(
         prepared, units_windows={*FIXED_WINDOWS, w, t, s}, revenue_windows={*FIXED_WINDOWS, t}
     )

@@ -11,7 +11,11 @@ age profile.
 
 from deadstock.position.ageing import age_profile
 from deadstock.position.fifo import fifo_layers
-from deadstock.position.history import stock_history, stock_history_from_ledger
+from deadstock.position.history import (
+    keyed_stock_history,
+    stock_history,
+    stock_history_from_ledger,
+)
 from deadstock.position.ledger import LedgerReplay, compare_inventory, replay_ledger
 from deadstock.position.onhand import on_hand_at
 
@@ -20,6 +24,7 @@ __all__ = [
     "age_profile",
     "compare_inventory",
     "fifo_layers",
+    "keyed_stock_history",
     "on_hand_at",
     "replay_ledger",
     "stock_history",

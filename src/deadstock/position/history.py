@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from deadstock.keys import attach_keys
-from deadstock.position._frames import KEY, movements, suffix_sum_within
+from deadstock.keys import attach_keys, sku_location_keys
+from deadstock.position._frames import KEY, as_date, movements, suffix_sum_within
 from deadstock.position.ledger_prepare import prepare_ledger
 
 HISTORY_SCHEMA: dict[str, type[pl.DataType]] = {
@@ -38,18 +38,73 @@ def stock_history(
     Vectorised: integer keys, one sort and reverse cumulative sums (no per-group Python).
     """
     start = _window_start(as_of, lookback_days)
-    keys = position.select(
-        pl.col("sku").cast(pl.String), pl.col("location").cast(pl.String)
-    ).with_row_index("_k")
+    keys = _position_keys(position)
     moves = (
         pl.concat([movements(receipts, 1.0), movements(sales, -1.0)])
         .filter((pl.col("date") >= start) & (pl.col("date") <= as_of) & (pl.col("change") != 0))
         .pipe(attach_keys, keys)
         .select("_k", "date", "change")
-        .collect(engine="streaming")
     )
-    levels = keys.select("_k").with_columns(position["on_hand"].cast(pl.Float64).fill_null(0.0))
-    return closing_history(levels, moves, keys, start)
+    return closing_history(_levels(position), moves, start).pipe(_with_names, keys)
+
+
+def keyed_stock_history(
+    position: pl.DataFrame,
+    receipts: pl.DataFrame | None,
+    keyed_sales: pl.DataFrame,
+    as_of: date,
+    lookback_days: int,
+) -> pl.DataFrame:
+    """:func:`stock_history` with integer keys: columns _k, date, closing_units.
+
+    ``_k`` numbers the SKU-locations of ``position`` as
+    :func:`deadstock.keys.sku_location_keys` does (sku, location order). ``keyed_sales`` holds
+    the sales already keyed that way: _k, off = as_of − date [days], qty [units] (for instance
+    ``PreparedSales.recent``), so the large sales table is not hashed and joined again.
+    """
+    start = _window_start(as_of, lookback_days)
+    keys = sku_location_keys(position.select("sku", "location", "on_hand"))
+    receipt_moves = (
+        movements(receipts, 1.0)
+        .filter((pl.col("date") >= start) & (pl.col("date") <= as_of) & (pl.col("change") != 0))
+        .pipe(attach_keys, keys)
+        .select("_k", "date", "change")
+    )
+    sale_moves = (
+        keyed_sales.lazy()
+        .filter((pl.col("off") < lookback_days) & (pl.col("qty") != 0))
+        .select(
+            pl.col("_k").cast(pl.UInt32),
+            (as_date(as_of) - pl.duration(days=pl.col("off"))).cast(pl.Date).alias("date"),
+            (-pl.col("qty").cast(pl.Float64)).alias("change"),
+        )
+    )
+    moves = pl.concat([receipt_moves.with_columns(pl.col("_k").cast(pl.UInt32)), sale_moves])
+    return closing_history(_levels(keys), moves, start)
+
+
+def _position_keys(position: pl.DataFrame) -> pl.DataFrame:
+    return position.select(
+        pl.col("sku").cast(pl.String), pl.col("location").cast(pl.String)
+    ).with_row_index("_k")
+
+
+def _levels(position: pl.DataFrame) -> pl.DataFrame:
+    """_k, on_hand [units] at as-of, in the position's row order."""
+    on_hand = position["on_hand"].cast(pl.Float64).fill_null(0.0)
+    return pl.DataFrame({"on_hand": on_hand}).with_row_index("_k")
+
+
+def _with_names(history: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """Replace ``_k`` by the sku, location it numbers."""
+    names = keys.sort("_k")
+    index = history["_k"]
+    return history.select(
+        names["sku"].gather(index).alias("sku"),
+        names["location"].gather(index).alias("location"),
+        "date",
+        "closing_units",
+    )
 
 
 def stock_history_from_ledger(
@@ -70,7 +125,7 @@ def stock_history_from_ledger(
     )
     levels = prepared.balances.select("_k", pl.col("on_hand").fill_null(0.0))
     keys = prepared.keys.select("_k", *KEY)
-    return closing_history(levels, moves, keys, start)
+    return closing_history(levels, moves, start).pipe(_with_names, keys)
 
 
 def _window_start(as_of: date, lookback_days: int) -> date:
@@ -82,12 +137,12 @@ def _window_start(as_of: date, lookback_days: int) -> date:
 
 
 def closing_history(
-    levels: pl.DataFrame, moves: pl.DataFrame, keys: pl.DataFrame, start: date
+    levels: pl.DataFrame, moves: pl.DataFrame | pl.LazyFrame, start: date
 ) -> pl.DataFrame:
-    """Closing-stock rows from the level at as_of and the window's movements.
+    """Closing-stock rows (_k, date, closing_units) from the level at as_of and the moves.
 
     levels: _k, on_hand [units] at as_of (one row per key, ``_k`` = 0…n−1 in output order);
-    moves: _k, date, change [units] of the window (dates ≥ start); keys: _k, sku, location.
+    moves: _k, date, change [units] of the window (dates ≥ start).
 
     One sort of an integer (key, day) order; everything else is linear: suffix sums give the
     stock after each day, and the opening rows are interleaved by index arithmetic.
@@ -99,9 +154,9 @@ def closing_history(
     moved = (
         moves.lazy()
         .select((pl.col("_k").cast(pl.Int64) * _KEY_STRIDE + day).alias("_order"), "change")
+        .collect(engine="streaming")
         .sort("_order")
         .with_columns((pl.col("_order") // _KEY_STRIDE).alias("_k"))
-        .collect()
     )
     moved = suffix_sum_within(moved, "change", "_k", "_from_here")
     order = moved["_order"].to_numpy()
@@ -130,13 +185,10 @@ def closing_history(
     out_key[opening_at], out_closing[opening_at] = np.arange(n), on_hand - window_total
     out_key[day_at], out_day[day_at], out_closing[day_at] = day_key, day_offset, day_closing
 
-    names = keys.sort("_k")
-    index = pl.Series(out_key)
     first_day = pl.lit(opening_day, dtype=pl.Date).cast(pl.Int32)
     return pl.DataFrame(
         {
-            "sku": names["sku"].gather(index),
-            "location": names["location"].gather(index),
+            "_k": pl.Series(out_key).cast(pl.UInt32),
             "date": pl.Series(out_day),
             "closing_units": pl.Series(out_closing),
         }
