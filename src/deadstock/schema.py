@@ -322,7 +322,124 @@ SKU_METRICS = TableSchema(
     key=("sku", "location"),
 )
 
-OUTPUT_TABLES: dict[str, TableSchema] = {t.name: t for t in (SKU_METRICS, LAYERS, REJECTS)}
+CLASSIFICATION = TableSchema(
+    "classification",
+    "one SKU at one location at the run's as-of date: forecast, excess and the verdict",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("location", S, "-", "Location"),
+        _c("category", S, "-", "Product category ('(none)' when unknown)"),
+        _c("on_hand", F, "units", "Stock on hand at as-of"),
+        _c("inbound", F, "units", "Stock on order or in transit"),
+        _c("unit_cost", F, "currency/unit", "Unit cost (as in sku_metrics)"),
+        _c("stock_value", F, "currency", "Value of positive FIFO layers at their own cost"),
+        _c("forecast_daily", F, "units/day", "Forecast demand per day (level of the method)"),
+        _c("forecast_method", S, "-", "Forecast method chosen for the demand class (backtest)"),
+        _c(
+            "projected_stock_days",
+            F,
+            "days",
+            "Days until on_hand + inbound sell out at the forecast (blank = never: no forecast)",
+        ),
+        _c(
+            "velocity_band",
+            S,
+            "fast|normal|slow|very_slow|non_moving|out_of_stock",
+            "Band of projected_stock_days (cuts 29/57/85/183 days)",
+        ),
+        _c("excess_units", F, "units", "Units expected still in stock after the threshold (84 d)"),
+        _c(
+            "expected_days_in_stock",
+            F,
+            "days",
+            "Of the excess units: mean of the threshold and the stock-out day (1,095 = no sales)",
+        ),
+        _c(
+            "expected_days_in_stock_prob",
+            F,
+            "days",
+            "Of the excess units under Poisson / negative-binomial demand, capped at 1,095",
+        ),
+        _c("p_sell_all_84d", F, "probability", "Chance that all the stock sells within 84 days"),
+        _c("p_sell_all_182d", F, "probability", "Chance that all the stock sells within 182 days"),
+        _c("p_sell_all_365d", F, "probability", "Chance that all the stock sells within 365 days"),
+        _c("week_type_now", pl.Int8, "0-4", "Week type now: 0 off, 1 peak, 2 high, 3 long, 4 spot"),
+        _c("off_season", B, "bool", "Week type now is 0: zero sales are expected"),
+        _c("upcoming_high_season", B, "bool", "A peak or high-season week within 4 weeks"),
+        _c("weeks_to_high_season", INT, "weeks", "Weeks until the next peak or high week"),
+        _c("is_dead", B, "bool", "All four dead-stock criteria hold (SPEC §3.4)"),
+        _c("dead_reason", S, "-", "The dead-stock criteria that held, joined by '+'"),
+        _c("high_season_hold", B, "bool", "Dead but entering high season: hold, do not mark down"),
+        _c("erp_dead", B, "bool", "Plain ERP rule: stock and no sale in 90 days"),
+        _c("segment", S, "A|B|C|D", "Problem stock: A fix listing, B revive, C clear, D liquidate"),
+        _c("segment_reason", S, "-", "The signal that put the SKU-location in its segment"),
+        _c(
+            "lifecycle_stage",
+            S,
+            "introduction|growth|maturity|decline|end_of_life",
+            "Stage from the seasonally adjusted sales trend",
+        ),
+        _c(
+            "quadrant",
+            S,
+            "maintain|promote|reorder_carefully|clear_now",
+            "Turnover × stock depth, split at the medians",
+        ),
+        _c("urgency", S, "high|medium|low", "Stock-out risk: < 7, 7–14, > 14 projected days"),
+        _c("recommend_reorder", B, "bool", "A-class with < 30 projected days of stock"),
+        _c(
+            "return_window_days_left",
+            INT,
+            "days",
+            "Days until the first open supplier return window of the stock closes",
+        ),
+        _c("alert_level", pl.Int8, "0-3", "0 none, 1 notify, 2 act, 3 urgent"),
+        _c("frozen_capital", F, "currency", "stock_value of dead or excess stock (cost basis)"),
+        _c(
+            "release_ratio",
+            F,
+            "days",
+            "stock_value ÷ seasonally normalised daily cost of units sold (blank = no sales)",
+        ),
+        _c(
+            "release_ratio_pct",
+            F,
+            "share",
+            "Rank of release_ratio among stocked SKU-locations (1 = slowest release)",
+        ),
+    ),
+    key=("sku", "location"),
+)
+
+SEASONALITY = TableSchema(
+    "seasonality",
+    "one category or SKU in one week of the year",
+    (
+        Column("level", pl.String, "category|sku", "Whose index the row holds"),
+        Column(
+            "category",
+            pl.String,
+            "-",
+            "Category of the row (SKU rows: the SKU's category; '(none)' = none given)",
+        ),
+        Column("sku", pl.String, "-", "SKU of a SKU row (blank on category rows)"),
+        Column("week_of_year", pl.Int8, "week", "ISO week 1–52 (ISO week 53 is folded into 52)"),
+        Column(
+            "index", pl.Float64, "ratio", "Daily demand in the week ÷ average (mean 1 per row set)"
+        ),
+        Column(
+            "week_type",
+            pl.Int8,
+            "0–4",
+            "0 off-season, 1 peak, 2 high season, 3 regular (long block), 4 regular (short block)",
+        ),
+    ),
+    key=("level", "category", "sku", "week_of_year"),
+)
+
+OUTPUT_TABLES: dict[str, TableSchema] = {
+    t.name: t for t in (SKU_METRICS, CLASSIFICATION, SEASONALITY, LAYERS, REJECTS)
+}
 
 
 def nomenclature_markdown() -> str:
