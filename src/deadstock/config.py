@@ -266,6 +266,41 @@ _SETTINGS: tuple[Setting, ...] = (
         "forecast_weeks", 26, "weeks", "Forecast horizon per SKU-location.", _int_range(1, 104)
     ),
     Setting(
+        "forecast_history_days",
+        730,
+        "days",
+        "Days of daily sales each forecast series holds (ending on the as-of date).",
+        _int_range(56, 3650),
+    ),
+    Setting(
+        "forecast_backtest_origins",
+        4,
+        "origins",
+        "Rolling origins of the backtest that picks the forecast method per demand class.",
+        _int_range(1, 52),
+    ),
+    Setting(
+        "forecast_backtest_step_days",
+        28,
+        "days",
+        "Days between the rolling origins of the method backtest.",
+        _int_range(1, 365),
+    ),
+    Setting(
+        "forecast_backtest_horizon_days",
+        28,
+        "days",
+        "Days after each origin the method backtest scores.",
+        _int_range(1, 365),
+    ),
+    Setting(
+        "forecast_backtest_sample",
+        20000,
+        "series",
+        "Series per demand class the method backtest scores (a seeded sample when there are more).",
+        _int_range(1, 10_000_000),
+    ),
+    Setting(
         "excess_threshold_days",
         84,
         "days",

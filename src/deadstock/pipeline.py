@@ -23,6 +23,8 @@ import polars as pl
 
 from deadstock import __version__, position
 from deadstock.config import Config
+from deadstock.detect.stage import detect as detect_stage
+from deadstock.detect.stage import forecast_history_days
 from deadstock.keys import sku_location_keys
 from deadstock.metrics import movement_metrics, prepare_sales, sales_horizon
 from deadstock.schema import age_bucket_names
@@ -34,7 +36,12 @@ StageCallback = Callable[[str], None]
 #: Days of supply above which the summary lists a SKU-location as a problem (SPEC §3.4 non-moving).
 SLOW_DAYS_OF_SUPPLY = 182
 
-STAGES = ("read & validate", "position & ageing", "movement metrics")
+STAGES = (
+    "read & validate",
+    "position & ageing",
+    "movement metrics",
+    "seasonality, forecast & classification",
+)
 
 
 @dataclass
@@ -52,13 +59,23 @@ class RunResult:
     age: pl.DataFrame
     sku_metrics: pl.DataFrame
     ledger_differences: pl.DataFrame | None = None
+    seasonality: pl.DataFrame | None = None
+    forecast_accuracy: pl.DataFrame | None = None
+    classification: pl.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
 
     def output_tables(self) -> dict[str, pl.DataFrame]:
         """The tables a run writes, by name."""
-        out = {"sku_metrics": self.sku_metrics, "layers": self.layers, "rejects": self.rejects}
+        out = {"sku_metrics": self.sku_metrics}
+        if self.classification is not None:
+            out["classification"] = self.classification
+        out.update(layers=self.layers, rejects=self.rejects)
+        if self.seasonality is not None:
+            out["seasonality"] = self.seasonality
+        if self.forecast_accuracy is not None:
+            out["forecast_accuracy"] = self.forecast_accuracy
         if self.ledger_differences is not None:
             out["ledger_differences"] = self.ledger_differences
         return out
@@ -82,12 +99,17 @@ def run_pipeline(
     config: Config,
     explicit: Mapping[str, Path] | None = None,
     on_stage: StageCallback | None = None,
+    detect: bool = True,
 ) -> RunResult:
-    """Read, validate and analyse the files in ``data`` (and/or ``explicit`` table paths)."""
+    """Read, validate and analyse the files in ``data`` (and/or ``explicit`` table paths).
+
+    ``detect=False`` stops after the movement metrics (no seasonality, forecast or
+    classification).
+    """
     timings: dict[str, float] = {}
     with _timed(timings, STAGES[0], on_stage):
         validated = load_inputs(data, config, explicit)
-    return analyse(validated, config, on_stage=on_stage, timings=timings)
+    return analyse(validated, config, on_stage=on_stage, timings=timings, detect=detect)
 
 
 def _earliest_date(tables: Mapping[str, pl.DataFrame]) -> dt.date | None:
@@ -105,8 +127,14 @@ def analyse(
     config: Config,
     on_stage: StageCallback | None = None,
     timings: dict[str, float] | None = None,
+    detect: bool = True,
+    snapshot_date: dt.date | None = None,
 ) -> RunResult:
-    """Run position & ageing and movement metrics on validated canonical tables."""
+    """Run position & ageing, movement metrics and (``detect``) the detection stage.
+
+    ``snapshot_date``: the date of inventory rows without an as_of (default the as-of date);
+    a backtest sets it to the data's end while analysing an earlier as-of date.
+    """
     timings = {} if timings is None else timings
     tables = validated.tables
     as_of = validated.as_of
@@ -122,7 +150,12 @@ def analyse(
 
     with _timed(timings, STAGES[1], on_stage):
         inventory_position = position.on_hand_at(
-            inventory, receipts, sales, as_of, snapshot_date=as_of, products=products
+            inventory,
+            receipts,
+            sales,
+            as_of,
+            snapshot_date=snapshot_date or as_of,
+            products=products,
         )
         if ledger is not None:
             fallback = _fallback_costs(inventory_position)
@@ -147,7 +180,10 @@ def analyse(
         # The sales are keyed to the position's SKU-locations once, for history and metrics.
         keys = sku_location_keys(stock_position.select("sku", "location"))
         sales = sales if sales is not None else _EMPTY_SALES
-        prepared = prepare_sales(sales, keys, as_of, sales_horizon(config))
+        horizon = sales_horizon(config)
+        if detect:
+            horizon = max(horizon, forecast_history_days(config))
+        prepared = prepare_sales(sales, keys, as_of, horizon)
         if ledger is None:
             history = position.keyed_stock_history(
                 stock_position, receipts, prepared.recent, as_of, lookback
@@ -158,6 +194,13 @@ def analyse(
         metrics = movement_metrics(
             sales, stock_position, history, age, products, as_of, config, prepared=prepared
         )
+
+    detection = None
+    if detect:
+        with _timed(timings, STAGES[3], on_stage):
+            detection = detect_stage(
+                tables, stock_position, layers, metrics, prepared, as_of, config
+            )
 
     return RunResult(
         config=config,
@@ -171,6 +214,9 @@ def analyse(
         age=age,
         sku_metrics=metrics,
         ledger_differences=ledger_differences,
+        seasonality=detection.seasonality if detection else None,
+        forecast_accuracy=detection.forecast_accuracy if detection else None,
+        classification=detection.classification if detection else None,
         warnings=warnings,
         timings=timings,
         sources=dict(validated.sources),
@@ -274,8 +320,75 @@ def build_summary(result: RunResult, top: int = 10) -> dict[str, Any]:
             result.ledger_differences.height if result.ledger_differences is not None else None
         ),
         "top_problems": problems.to_dicts(),
+        "detection": (
+            detection_summary(result.classification, result.forecast_accuracy, top)
+            if result.classification is not None
+            else None
+        ),
         "warnings": result.warnings,
         "timings_s": result.timings,
+    }
+
+
+def detection_summary(
+    classification: pl.DataFrame, accuracy: pl.DataFrame | None, top: int = 10
+) -> dict[str, Any]:
+    """Velocity bands, dead and excess stock, alerts, segments and top alerts (SPEC §3.4)."""
+    c = classification
+    stocked = c.filter(pl.col("on_hand") > 0)
+
+    def by(column: str) -> list[dict[str, Any]]:
+        return (
+            stocked.group_by(column)
+            .agg(
+                pl.len().alias("sku_locations"),
+                pl.col("on_hand").sum().alias("units"),
+                pl.col("stock_value").sum().alias("stock_value"),
+                pl.col("frozen_capital").sum().alias("frozen_capital"),
+            )
+            .sort(column, nulls_last=True)
+            .to_dicts()
+        )
+
+    dead = stocked.filter(pl.col("is_dead"))
+    erp = stocked.filter(pl.col("erp_dead"))
+    overall = accuracy.filter(pl.col("demand_class") == "overall") if accuracy is not None else None
+    alerts = (
+        c.filter(pl.col("alert_level") > 0)
+        .sort(["alert_level", "frozen_capital"], descending=True)
+        .head(top)
+        .select(
+            "sku",
+            "location",
+            "alert_level",
+            "velocity_band",
+            "segment",
+            "on_hand",
+            "frozen_capital",
+            "projected_stock_days",
+            "dead_reason",
+            "segment_reason",
+        )
+    )
+    return {
+        "velocity_bands": by("velocity_band"),
+        "segments": by("segment"),
+        "alerts": by("alert_level"),
+        "dead": {
+            "sku_locations": dead.height,
+            "frozen_capital": float(dead["frozen_capital"].sum()),
+            "held_for_high_season": int(dead["high_season_hold"].sum()),
+        },
+        "erp_dead": {
+            "sku_locations": erp.height,
+            "stock_value": float(erp["stock_value"].sum()),
+            "off_season_now": int(erp["off_season"].sum()),
+        },
+        "excess_units": float(stocked["excess_units"].fill_null(0.0).sum()),
+        "frozen_capital": float(c["frozen_capital"].sum()),
+        "recommend_reorder": int(c["recommend_reorder"].sum()),
+        "forecast_mase": (overall["mase"][0] if overall is not None and overall.height else None),
+        "top_alerts": alerts.to_dicts(),
     }
 
 

@@ -117,7 +117,8 @@ def run(
     set_: SetOption = None,
     table: TableOption = None,
 ) -> None:
-    """Analyse a folder of data: write sku_metrics, layers, rejects (CSV, Parquet), summary.json."""
+    """Analyse a folder of data: write sku_metrics, classification, seasonality, forecast_accuracy,
+    layers, rejects (CSV, Parquet) and summary.json."""
     from deadstock.cli.render import render_summary, render_warnings
     from deadstock.pipeline import write_outputs
 
@@ -130,9 +131,69 @@ def run(
     render_warnings(err_console, result.warnings)
     render_summary(console, result.summary())
     console.print(
-        f"\nOutputs in [bold]{out}[/bold]: sku_metrics, layers, rejects (.csv, .parquet), "
-        "summary.json"
+        f"\nOutputs in [bold]{out}[/bold]: "
+        + ", ".join(result.output_tables())
+        + " (.csv, .parquet), summary.json"
     )
+
+
+@app.command()
+def backtest(
+    data: Annotated[Path | None, typer.Argument(help="Folder of input files.")] = None,
+    cutoffs: Annotated[
+        str,
+        typer.Option(
+            "--cutoffs", help="Comma-separated cut-off dates YYYY-MM-DD (data before each is used)."
+        ),
+    ] = "",
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", help="Days after each cut-off that are scored.")
+    ] = 182,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for backtest.json.")] = Path(
+        "deadstock-backtest"
+    ),
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    table: TableOption = None,
+) -> None:
+    """Replay detection at past cut-offs and score it against what sold next."""
+    import datetime as dt
+
+    from deadstock.cli.render import render_backtest
+    from deadstock.detect.backtest import backtest as run_backtest
+    from deadstock.detect.backtest import write_backtest
+    from deadstock.validate import load_inputs
+
+    try:
+        cfg = _config(config, set_, None)
+        dates = []
+        for text in (c.strip() for c in cutoffs.split(",") if c.strip()):
+            try:
+                dates.append(dt.date.fromisoformat(text))
+            except ValueError:
+                raise ConfigError(
+                    f"--cutoffs: {text!r} is not a date.", fix="write dates as YYYY-MM-DD."
+                ) from None
+        if not dates:
+            raise ConfigError(
+                "--cutoffs names no date.", fix="e.g. --cutoffs 2025-03-01,2025-06-01"
+            )
+        if horizon_days < 1:
+            raise ConfigError("--horizon-days must be at least 1.", fix="e.g. --horizon-days 182")
+        validated = load_inputs(data, cfg, _explicit(table))
+        late = [d for d in dates if d > validated.as_of]
+        if late:
+            raise ConfigError(
+                f"--cutoffs: {late[0].isoformat()} is after the data ends "
+                f"({validated.as_of.isoformat()}).",
+                fix="choose cut-offs inside the sales history.",
+            )
+        result = run_backtest(validated, cfg, dates, horizon_days)
+        path = write_backtest(result, out)
+    except DeadstockError as exc:
+        _fail(exc)
+    render_backtest(console, result.table, result.forecast)
+    console.print(f"\nWritten: [bold]{path}[/bold]")
 
 
 @app.command()
