@@ -71,7 +71,7 @@ def _timed_run(data: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     from deadstock.pipeline import run_pipeline
 
     start = time.perf_counter()
-    result = run_pipeline(Path(data), load_config())
+    result = run_pipeline(Path(data), load_config(), detect=False)
     wall = time.perf_counter() - start
     queue.put(
         {
@@ -115,7 +115,7 @@ def slice_comparison(data: Path, n_slice: int) -> dict:  # type: ignore[type-arg
     validated.tables["products"] = validated.tables["products"].join(
         keys.select("sku").unique(), on="sku", how="semi"
     )
-    result = analyse(validated, config)
+    result = analyse(validated, config, detect=False)
     inputs = (
         validated.tables["sales"],
         result.position,
