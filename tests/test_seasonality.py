@@ -791,3 +791,31 @@ def test_real_m5_categories(shared_data: Path) -> None:
     assert (categories["week_type"] != 0).all()
     status = week_status(table, products, products["sku"], date(2016, 4, 24))
     assert status.height == products.height and status["week_type_now"].is_between(0, 4).all()
+
+
+def test_sparse_category_is_shrunk_towards_flat_a_strong_one_keeps_its_off_season() -> None:
+    """A few sales a year leave most weeks empty by chance: with the run's category shrinkage
+    (52) no week of such a category is off-season, while a winter category selling daily keeps
+    its off-season weeks."""
+    as_of = date(2024, 6, 30)
+    sparse = pl.DataFrame(
+        {
+            "date": [date(2021 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 37, 4)],
+            "sku": ["part"] * 9,
+            "qty": [1.0] * 9,
+        }
+    )
+    products = pl.DataFrame({"sku": ["part", "coat"], "category": ["parts", "winter"]})
+    winter_days = [
+        d
+        for year in (2021, 2022, 2023)
+        for d in pl.date_range(date(year, 11, 15), date(year + 1, 2, 28), "1d", eager=True)
+    ]
+    winter = pl.DataFrame({"date": winter_days, "sku": "coat", "qty": 2.0})
+    sales = pl.concat([sparse, winter])
+    raw = seasonal_index(sales, products, as_of)
+    shrunk = seasonal_index(sales, products, as_of, category_shrinkage_units=52.0)
+    assert 0 in types_of(raw, "parts")  # the estimator alone sees off-season weeks …
+    assert 0 not in types_of(shrunk, "parts")  # … shrinkage removes them
+    assert types_of(shrunk, "winter")[25] == 0  # late June: still off-season for coats
+    assert index_of(shrunk, "winter").mean() == pytest.approx(1.0)

@@ -386,6 +386,14 @@ _SETTINGS: tuple[Setting, ...] = (
         _float_range(0.0),
     ),
     Setting(
+        "seasonal_category_shrinkage_units",
+        52.0,
+        "sales",
+        "Prior strength shrinking a category index towards flat, so a sparse category's empty "
+        "weeks do not look like an off-season (0 = none).",
+        _float_range(0.0),
+    ),
+    Setting(
         "seasonal_smoothing_weeks",
         3,
         "weeks",

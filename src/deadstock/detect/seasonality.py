@@ -33,7 +33,14 @@ profile is divided by its mean: the index has mean 1 over the 52 weeks.
 
 **Levels.** Every category gets 52 rows. Its index needs ``min_history_days_category`` days from
 the category's first sale to ``as_of``; otherwise (or without any sale) it is flat: index 1 in
-every week, so no week is off-season. A SKU gets its own 52 rows when it has at least
+every week, so no week is off-season. A fitted category index is shrunk towards flat by the
+same Poisson–Gamma posterior with the category's evidence (its sales events, as for SKUs below)
+and ``category_shrinkage_units`` (0 in this function, 52 in a run: setting
+``seasonal_category_shrinkage_units``). With a = 1 pseudo-sale per week of year, a week without
+sales falls below the off-season threshold 0.25 only when the category averages about three or
+more sales in that week of year over the history (P(no sale | flat) = e^−3 ≈ 5 %); in a sparse
+category (spare parts selling a few times a year) empty weeks are chance, not season. A SKU
+gets its own 52 rows when it has at least
 ``min_history_days_sku`` days from its first sale to ``as_of`` and at least ``min_units_sku`` units
 in the window. Its index is shrunk towards its category's by the Poisson–Gamma posterior mean
 (:func:`shrink_to_category`). The evidence n is the smaller of the SKU's units and its selling
@@ -425,6 +432,7 @@ def seasonal_index(
     min_history_days_sku: int = 730,
     min_units_sku: float = 52.0,
     shrinkage_units: float = 52.0,
+    category_shrinkage_units: float = 0.0,
     smoothing_weeks: int = 3,
     smoother: str = "median",
     off_season_index: float = 0.25,
@@ -452,6 +460,7 @@ def seasonal_index(
     _check_int("min_history_days_sku", min_history_days_sku, 0)
     _check_number("min_units_sku", min_units_sku, 0.0)
     _check_number("shrinkage_units", shrinkage_units, 0.0)
+    _check_number("category_shrinkage_units", category_shrinkage_units, 0.0)
     _check_int("smoothing_weeks", smoothing_weeks, 1)
     if smoothing_weeks % 2 == 0:
         raise ValueError(
@@ -540,6 +549,16 @@ def seasonal_index(
     cat_eligible = cat_table.select((history >= min_history_days_category).fill_null(False))
     flat = ~cat_eligible.to_series().to_numpy() | np.isnan(cat_index).any(axis=1)
     cat_index[flat] = 1.0
+    # A sparse category's empty weeks are chance, not season: shrink it towards flat by its
+    # evidence (sales events), as SKUs are shrunk towards their category.
+    cat_of_cell = cat_of_sku[sku_of_cell]
+    cat_sales = np.minimum(
+        np.bincount(cat_of_cell, np.clip(units_of_cell, 0.0, None), cat_table.height),
+        np.bincount(cat_of_cell, cells["days"].to_numpy(), cat_table.height),
+    )
+    cat_index[~flat] = shrink_to_category(
+        cat_index[~flat], np.ones_like(cat_index[~flat]), cat_sales[~flat], category_shrinkage_units
+    )
     out = [
         _long_rows(
             LEVEL_CATEGORY,

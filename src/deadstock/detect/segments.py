@@ -32,7 +32,8 @@ def listing_signals(min_images: int, min_description_chars: int, price_fence_iqr
     few_images (image_count < min_images), short_description (description_chars <
     min_description_chars), price_above_band (price > the category's Q3 + k × IQR of prices,
     Tukey's outer-fence idea with k = price_fence_iqr), price_below_cost (0 < price < unit_cost),
-    no_price (price missing or ≤ 0). Signals whose column is absent or blank stay silent.
+    no_price (a price of 0 or less: a price error). Signals whose column is absent or blank
+    stay silent (an unknown price is not a listing defect).
     """
     price = pl.col("price")
     q1 = price.quantile(0.25, interpolation="linear").over("category")
@@ -42,7 +43,7 @@ def listing_signals(min_images: int, min_description_chars: int, price_fence_iqr
         "short_description": pl.col("description_chars") < min_description_chars,
         "price_above_band": price > q3 + price_fence_iqr * (q3 - q1),
         "price_below_cost": (price > 0) & (price < pl.col("unit_cost")),
-        "no_price": price.is_null() | (price <= 0),
+        "no_price": price <= 0,
     }
     parts = [pl.when(held.fill_null(False)).then(pl.lit(name)) for name, held in signals.items()]
     return pl.concat_str(parts, separator="+", ignore_nulls=True)

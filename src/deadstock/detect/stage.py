@@ -114,6 +114,7 @@ def detect(
         min_history_days_sku=config.seasonal_min_history_days_sku,
         min_units_sku=config.seasonal_min_units_sku,
         shrinkage_units=config.seasonal_shrinkage_units,
+        category_shrinkage_units=config.seasonal_category_shrinkage_units,
         smoothing_weeks=config.seasonal_smoothing_weeks,
         smoother=config.seasonal_smoother,
         off_season_index=config.off_season_index,
