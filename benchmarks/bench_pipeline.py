@@ -100,6 +100,7 @@ def slice_comparison(data: Path, n_slice: int) -> dict:  # type: ignore[type-arg
     from pandas_reference import pandas_movement_metrics
 
     from deadstock.config import load_config
+    from deadstock.keys import sku_location_keys
     from deadstock.metrics import movement_metrics
     from deadstock.pipeline import analyse
     from deadstock.validate import load_inputs
@@ -116,10 +117,15 @@ def slice_comparison(data: Path, n_slice: int) -> dict:  # type: ignore[type-arg
         keys.select("sku").unique(), on="sku", how="semi"
     )
     result = analyse(validated, config, detect=False)
+    # The run keeps its stock history keyed by integers; both sides get it with sku, location.
+    names = sku_location_keys(result.position.select("sku", "location"))
+    history = result.stock_history.join(names.select("_k", "sku", "location"), on="_k").select(
+        "sku", "location", "date", "closing_units"
+    )
     inputs = (
         validated.tables["sales"],
         result.position,
-        result.stock_history,
+        history,
         result.age,
         validated.tables["products"],
     )

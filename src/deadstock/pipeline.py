@@ -46,7 +46,12 @@ STAGES = (
 
 @dataclass
 class RunResult:
-    """Every table a run produced, with the settings and timings that made it."""
+    """Every table a run produced, with the settings and timings that made it.
+
+    ``stock_history`` is keyed by ``_k`` (the position's SKU-locations in sku, location order,
+    see :func:`deadstock.keys.sku_location_keys`) when it comes from receipts and sales, and by
+    sku, location when it comes from a ledger.
+    """
 
     config: Config
     as_of: dt.date
