@@ -103,10 +103,14 @@ def _score(
         usable = scale > 0
         scored += usable
         actual_sum += test.sum(axis=1)
+        past = None if index is None else index[:, :cut]
+        future = None if index is None else index[:, cut : cut + horizon]
+        # The intermittent methods share one pass (ADIDA is IMAPA's top level).
+        shared = [m for m in methods if m in INTERMITTENT_METHODS]
+        levels = intermittent_forecasts(train, shared) if shared else {}
         for method in methods:
-            past = None if index is None else index[:, :cut]
-            future = None if index is None else index[:, cut : cut + horizon]
-            forecast = _paths(method, levels_of(method, train, past), future, horizon)
+            level = levels[method] if method in levels else levels_of(method, train, past)
+            forecast = _paths(method, level, future, horizon)
             mae = np.abs(forecast - test).mean(axis=1)
             mase_sum[method] += np.where(usable, mae / np.where(usable, scale, 1.0), 0.0)
             error_sum[method] += (forecast - test).sum(axis=1)

@@ -24,22 +24,27 @@ entries only: the level of a sequence s_0 … s_(K−1) is (1 − alpha)^(K−1)
 alpha·Σ_(i≥1) (1 − alpha)^(K−1−i)·s_i. The optimised SES of ADIDA and IMAPA runs on the aggregated
 sums of all series at once (:func:`deadstock.forecast.smoothing.optimal_ses`); aggregation levels
 with the same number of blocks share one call. Series are processed in chunks of ``chunk_size``
-rows (converted to float64 one chunk at a time) on ``n_jobs`` threads: NumPy releases the GIL in
-its array operations.
+rows (converted to float64 one chunk at a time) on ``n_jobs`` threads — NumPy releases the GIL in
+its array operations — or, with ``processes=True``, forked processes: the many short NumPy calls
+of these kernels hand the GIL back and forth between threads, so processes scale better on
+large inputs.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 
 from deadstock.forecast.smoothing import (
     ExactSearch,
+    Workspace,
     optimal_ses,
     optimal_ses_deferred,
     ses_forecast,
@@ -50,9 +55,14 @@ SBA_FACTOR = 0.95  # Syntetos–Boylan bias correction 1 − alpha/2 for alpha =
 CROSTON_ALPHA = 0.1
 AGGREGATE_BOUNDS = (0.1, 0.3)  # statsforecast's alpha bounds for ADIDA and IMAPA
 DEFAULT_CHUNK = 50_000
+MIN_CHUNK = 40_000  # rows per chunk below which threads cost more than they save
+MIN_CHUNK_PROCESSES = 5_000  # the same for processes
+PARALLEL_CELLS = 2_000_000  # series × periods below which deferred searches run on one thread
+SMALL_GROUP_SERIES = 1_000  # exact searches below which a group joins the next longer one
 
 T = TypeVar("T")
 R = TypeVar("R")
+
 
 # ---------------------------------------------------------------------------------------------
 # Public kernels
@@ -63,6 +73,7 @@ def ses(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """Simple exponential smoothing with a fixed alpha (scalar or one per series) [units/period].
 
@@ -76,7 +87,7 @@ def ses(
         x = _period_major(y[rows], nonnegative=False)
         return {"forecast": ses_forecast(x, alphas[rows])}
 
-    return _map_rows(block, y.shape[0], chunk_size, n_jobs)["forecast"]
+    return _map_rows(block, y.shape[0], chunk_size, n_jobs, processes)["forecast"]
 
 
 def ses_optimised(
@@ -86,6 +97,7 @@ def ses_optimised(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """SES with the alpha in [lower, upper] that minimises the in-sample one-step SSE.
 
@@ -99,7 +111,7 @@ def ses_optimised(
         x = _period_major(y[rows], nonnegative=False)
         return {"forecast": optimal_ses(x, lower, upper)[0]}
 
-    return _map_rows(block, y.shape[0], chunk_size, n_jobs)["forecast"]
+    return _map_rows(block, y.shape[0], chunk_size, n_jobs, processes)["forecast"]
 
 
 def seasonal_ses(
@@ -111,6 +123,7 @@ def seasonal_ses(
     min_index: float = 0.05,
     chunk_size: int = DEFAULT_CHUNK,
     n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """Deseasonalised SES level per series [units/period at seasonal index 1].
 
@@ -133,17 +146,21 @@ def seasonal_ses(
         x /= np.maximum(season[rows].T, min_index)
         return {"forecast": optimal_ses(x, lower, upper)[0]}
 
-    return _map_rows(block, y.shape[0], chunk_size, n_jobs)["forecast"]
+    return _map_rows(block, y.shape[0], chunk_size, n_jobs, processes)["forecast"]
 
 
 def croston_sba(
-    y: np.ndarray, *, chunk_size: int = DEFAULT_CHUNK, n_jobs: int | None = None
+    y: np.ndarray,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """Croston with the Syntetos–Boylan approximation [units/period] (statsforecast
     ``CrostonSBA``); 0 for a series without demand."""
-    return intermittent_forecasts(y, ("croston_sba",), chunk_size=chunk_size, n_jobs=n_jobs)[
-        "croston_sba"
-    ]
+    return intermittent_forecasts(
+        y, ("croston_sba",), chunk_size=chunk_size, n_jobs=n_jobs, processes=processes
+    )["croston_sba"]
 
 
 def tsb(
@@ -153,27 +170,46 @@ def tsb(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """Teunter–Syntetos–Babai [units/period] (statsforecast ``TSB(alpha_d, alpha_p)``): smoothed
     probability of demand (alpha_p, every period) × smoothed demand size (alpha_d, non-zero
     periods); 0 for a series without demand."""
     return intermittent_forecasts(
-        y, ("tsb",), alpha_d=alpha_d, alpha_p=alpha_p, chunk_size=chunk_size, n_jobs=n_jobs
+        y,
+        ("tsb",),
+        alpha_d=alpha_d,
+        alpha_p=alpha_p,
+        chunk_size=chunk_size,
+        n_jobs=n_jobs,
+        processes=processes,
     )["tsb"]
 
 
 def adida(
-    y: np.ndarray, *, chunk_size: int = DEFAULT_CHUNK, n_jobs: int | None = None
+    y: np.ndarray,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """ADIDA [units/period] (statsforecast ``ADIDA``); 0 for a series without demand."""
-    return intermittent_forecasts(y, ("adida",), chunk_size=chunk_size, n_jobs=n_jobs)["adida"]
+    return intermittent_forecasts(
+        y, ("adida",), chunk_size=chunk_size, n_jobs=n_jobs, processes=processes
+    )["adida"]
 
 
 def imapa(
-    y: np.ndarray, *, chunk_size: int = DEFAULT_CHUNK, n_jobs: int | None = None
+    y: np.ndarray,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    n_jobs: int | None = None,
+    processes: bool = False,
 ) -> np.ndarray:
     """IMAPA [units/period] (statsforecast ``IMAPA``); 0 for a series without demand."""
-    return intermittent_forecasts(y, ("imapa",), chunk_size=chunk_size, n_jobs=n_jobs)["imapa"]
+    return intermittent_forecasts(
+        y, ("imapa",), chunk_size=chunk_size, n_jobs=n_jobs, processes=processes
+    )["imapa"]
 
 
 def intermittent_forecasts(
@@ -184,6 +220,7 @@ def intermittent_forecasts(
     alpha_p: float = 0.1,
     chunk_size: int = DEFAULT_CHUNK,
     n_jobs: int | None = None,
+    processes: bool = False,
 ) -> dict[str, np.ndarray]:
     """Several intermittent methods in one pass over ``y``: method name → forecasts (n_series,).
 
@@ -201,16 +238,22 @@ def intermittent_forecasts(
     _per_series(alpha_d, 1, "alpha_d", 0.0, 1.0)
     _per_series(alpha_p, 1, "alpha_p", 0.0, 1.0)
 
-    def block(rows: slice) -> _Partial:
-        chunk = _rows_float(y[rows], True)
-        return _intermittent_block(chunk, wanted, alpha_d, alpha_p, first_row=rows.start)
+    workspaces: dict[int, Workspace] = {}  # one per thread, for this call only
 
-    slices = _slices(y.shape[0], chunk_size)
-    parts = _run(block, slices, n_jobs)
+    def block(rows: slice) -> _Partial:
+        chunk = np.asarray(y[rows])
+        _check_values(chunk, nonnegative=True)
+        workspace = workspaces.setdefault(threading.get_ident(), Workspace())
+        return _intermittent_block(
+            chunk, wanted, alpha_d, alpha_p, first_row=rows.start, workspace=workspace
+        )
+
+    slices = _slices(y.shape[0], _balanced(y.shape[0], chunk_size, n_jobs, processes))
+    parts = _run(block, slices, n_jobs, processes)
     out = {key: np.concatenate([p.values[key] for p in parts]) for key in parts[0].values}
     deferred = [d for p in parts for d in p.deferred]
     if deferred:
-        _finish_deferred(out, deferred, n_jobs)
+        _finish_deferred(out, deferred, n_jobs, processes)
     if "imapa" in wanted:  # mean over the levels 1 … L of the per-period forecasts
         levels = out.pop("_levels")
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -248,12 +291,14 @@ def _intermittent_block(
     alpha_d: float,
     alpha_p: float,
     first_row: int = 0,
+    workspace: Workspace | None = None,
 ) -> _Partial:
     """The requested intermittent forecasts of one chunk ``block`` (n_series, n_periods) whose
     first row is row ``first_row`` of ``y``."""
     n_series, n_periods = block.shape
-    rows, cols = np.nonzero(block)  # row-major: grouped by series, periods ascending
-    values = block[rows, cols]
+    # Row-major positions: grouped by series, periods ascending (faster than np.nonzero).
+    rows, cols = np.divmod(np.flatnonzero(block != 0), n_periods)
+    values = block[rows, cols].astype(np.float64)
     count = np.bincount(rows, minlength=n_series)
     first = np.cumsum(count) - count  # position of each series' first non-zero entry
     has_demand = count > 0
@@ -289,7 +334,9 @@ def _intermittent_block(
         # statsforecast: round(mean interval), mean interval = (last non-zero period + 1) ÷ count;
         # np.round rounds halves to even, like Python's round.
         levels[has_demand] = np.round((last[has_demand] + 1) / count[has_demand]).astype(np.int64)
-        sums, deferred = _aggregated(block, levels, "imapa" in methods, "adida" in methods)
+        sums, deferred = _aggregated(
+            block, levels, "imapa" in methods, "adida" in methods, workspace or Workspace()
+        )
         for item in deferred:
             item.rows += first_row
         out.update(sums)
@@ -319,7 +366,11 @@ def _sparse_ses(
 
 
 def _aggregated(
-    block: np.ndarray, levels: np.ndarray, want_imapa: bool, want_adida: bool
+    block: np.ndarray,
+    levels: np.ndarray,
+    want_imapa: bool,
+    want_adida: bool,
+    workspace: Workspace,
 ) -> tuple[dict[str, np.ndarray], list[_Deferred]]:
     """IMAPA (sum over levels) and/or ADIDA of the series of ``block`` with aggregation ``levels``
     (0 = no demand), and the series left to the exact golden section.
@@ -332,8 +383,9 @@ def _aggregated(
     n_series, n_periods = block.shape
     order = np.argsort(-levels, kind="stable")
     ranked = levels[order]
-    cumulative = period_major(block, order)  # (n_periods, n_series), level descending
-    np.cumsum(cumulative, axis=0, out=cumulative)
+    cumulative = period_major(block, order, out=workspace.array("cumulative", block.shape[::-1]))
+    for t in range(1, n_periods):  # running sums over periods (axis-0 cumsum is slow)
+        np.add(cumulative[t - 1], cumulative[t], out=cumulative[t])
 
     def at_least(level: int) -> int:
         """Number of series with level ≥ ``level`` (a prefix of the ranking)."""
@@ -347,26 +399,27 @@ def _aggregated(
         by_blocks.setdefault(n_periods // level, []).append(level)
     for n_blocks, group in by_blocks.items():
         spans: list[tuple[int, int, int]] = []
-        sums: list[np.ndarray] = []
         for level in group:
             stop = at_least(level)
             start = 0 if want_imapa else at_least(level + 1)
-            if stop == start:
-                continue
-            lost = n_periods - n_blocks * level  # statsforecast drops the oldest n mod L periods
-            ends = cumulative[lost + level - 1 :: level, start:stop]
-            block_sums = np.empty(ends.shape)
-            np.subtract(ends[1:], ends[:-1], out=block_sums[1:])
-            if lost:
-                np.subtract(ends[0], cumulative[lost - 1, start:stop], out=block_sums[0])
-            else:
-                block_sums[0] = ends[0]
-            sums.append(block_sums)
-            spans.append((level, start, stop))
+            if stop > start:
+                spans.append((level, start, stop))
         if not spans:
             continue
-        stacked = sums[0] if len(sums) == 1 else np.concatenate(sums, axis=1)
-        forecast, _, exact = optimal_ses_deferred(stacked, *AGGREGATE_BOUNDS)
+        width = sum(stop - start for _, start, stop in spans)
+        stacked = workspace.array("sums", (n_blocks, width))
+        offset = 0
+        for level, start, stop in spans:
+            lost = n_periods - n_blocks * level  # statsforecast drops the oldest n mod L periods
+            ends = cumulative[lost + level - 1 :: level, start:stop]
+            sums = stacked[:, offset : offset + stop - start]
+            np.subtract(ends[1:], ends[:-1], out=sums[1:])
+            if lost:
+                np.subtract(ends[0], cumulative[lost - 1, start:stop], out=sums[0])
+            else:
+                sums[0] = ends[0]
+            offset += stop - start
+        forecast, _, exact = optimal_ses_deferred(stacked, *AGGREGATE_BOUNDS, workspace=workspace)
         column_level = np.concatenate([np.full(b - a, lv) for lv, a, b in spans])
         column_rank = np.concatenate([np.arange(a, b) for _, a, b in spans])
         is_top = ranked[column_rank] == column_level
@@ -389,26 +442,42 @@ def _aggregated(
 
 
 def _finish_deferred(
-    out: dict[str, np.ndarray], deferred: list[_Deferred], n_jobs: int | None
+    out: dict[str, np.ndarray], deferred: list[_Deferred], n_jobs: int | None, processes: bool
 ) -> None:
-    """Run the exact golden sections left by all chunks, grouped by series length, and add their
-    forecasts to the IMAPA sums and ADIDA forecasts in ``out``."""
-    by_length: dict[int, list[_Deferred]] = {}
+    """Run the exact golden sections left by all chunks, grouped by series length (shorter series
+    zero-padded, at most doubling the length), and add their forecasts to the IMAPA sums and
+    ADIDA forecasts in ``out``."""
+    by_length: dict[int, list[_Deferred]] = {}  # lengths in (2^(k−1), 2^k] share a block
     for item in deferred:
-        by_length.setdefault(item.search.x.shape[0], []).append(item)
+        by_length.setdefault(int(np.ceil(np.log2(item.search.x.shape[0]))), []).append(item)
+    # Each step of a block costs Python overhead whatever its width: a group with little work
+    # joins the next longer one (its series are zero-padded further).
+    groups: list[list[_Deferred]] = []
+    pending: list[_Deferred] = []
+    for bucket in sorted(by_length):
+        pending.extend(by_length[bucket])
+        if sum(i.search.x.shape[1] for i in pending) >= SMALL_GROUP_SERIES:
+            groups.append(pending)
+            pending = []
+    if pending:
+        groups.append(pending)
 
-    def finish(items: list[_Deferred]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def finish(items: list[_Deferred]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         search = ExactSearch.concat([i.search for i in items])
         forecast, _ = search.finish()
-        level = np.concatenate([i.level for i in items])
         return (
             np.concatenate([i.rows for i in items]),
-            forecast / level,
+            forecast / np.concatenate([i.level for i in items]),
             np.concatenate([i.top for i in items]),
-            level,
         )
 
-    for rows, per_period, top, _ in _run(finish, list(by_length.values()), n_jobs):
+    cells = sum(i.search.x.size for i in deferred)
+    # Threads pay off only for large groups (small ones are dominated by Python overhead, which
+    # holds the GIL); processes for any two groups or more. Longest groups first.
+    groups.sort(key=lambda items: -max(i.search.x.shape[0] for i in items))
+    parallel = processes or cells >= PARALLEL_CELLS
+    results = _run(finish, groups, n_jobs if parallel else 1, processes)
+    for rows, per_period, top in results:
         if "imapa" in out:
             out["imapa"] += np.bincount(rows, weights=per_period, minlength=out["imapa"].size)
         if "adida" in out:
@@ -459,17 +528,23 @@ def _period_major(rows: np.ndarray, nonnegative: bool) -> np.ndarray:
     return period_major(rows)
 
 
-def period_major(rows: np.ndarray, order: np.ndarray | None = None, tile: int = 64) -> np.ndarray:
+def period_major(
+    rows: np.ndarray,
+    order: np.ndarray | None = None,
+    tile: int = 64,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """float64 (n_periods, n_rows) copy of ``rows`` (n_rows, n_periods), rows taken in ``order``.
 
     Copied in tiles of ``tile`` rows: several times faster than one strided transpose.
     """
     n_rows, n_periods = rows.shape
-    out = np.empty((n_periods, n_rows))
+    if out is None:
+        out = np.empty((n_periods, n_rows))
+    if order is not None:
+        rows = np.take(rows, order, axis=0)
     for start in range(0, n_rows, tile):
-        stop = min(start + tile, n_rows)
-        part = rows[start:stop] if order is None else rows[order[start:stop]]
-        out[:, start:stop] = part.T
+        out[:, start : start + tile] = rows[start : start + tile].T
     return out
 
 
@@ -496,24 +571,65 @@ def _check_bounds(lower: float, upper: float) -> None:
         )
 
 
+def _balanced(n_rows: int, chunk_size: int, n_jobs: int | None, processes: bool) -> int:
+    """``chunk_size``, made smaller when there are fewer rows than one chunk per worker (so every
+    worker gets work), but not below ``MIN_CHUNK`` rows for threads (``MIN_CHUNK_PROCESSES`` for
+    processes)."""
+    workers = n_jobs or os.cpu_count() or 1
+    if workers > 1 and isinstance(chunk_size, int) and n_rows < workers * chunk_size:
+        smallest = MIN_CHUNK_PROCESSES if processes else MIN_CHUNK
+        return max(min(chunk_size, smallest), -(-n_rows // workers))
+    return chunk_size
+
+
 def _slices(n_rows: int, chunk_size: int) -> list[slice]:
     """Consecutive row slices of at most ``chunk_size`` rows (one empty slice for no rows)."""
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
-        raise ValueError(f"The 'chunk_size' parameter must be an int in [1, inf). Got {chunk_size}.")
+        raise ValueError(
+            f"The 'chunk_size' parameter must be an int in [1, inf). Got {chunk_size}."
+        )
     return [slice(s, min(s + chunk_size, n_rows)) for s in range(0, n_rows, chunk_size)] or [
         slice(0, 0)
     ]
 
 
-def _run(func: Callable[[T], R], items: Sequence[T], n_jobs: int | None) -> list[R]:
-    """``func`` over ``items`` on ``n_jobs`` threads (None: one per CPU), results in order."""
+def _run(
+    func: Callable[[T], R], items: Sequence[T], n_jobs: int | None, processes: bool = False
+) -> list[R]:
+    """``func`` over ``items`` on ``n_jobs`` workers (None: one per CPU), results in order.
+
+    Workers are threads, or with ``processes`` forked processes where the platform can fork
+    (they inherit the inputs without a copy and send back only the results).
+    """
     if n_jobs is not None and not (isinstance(n_jobs, int) and n_jobs >= 1):
-        raise ValueError(f"The 'n_jobs' parameter must be an int in [1, inf) or None. Got {n_jobs}.")
+        raise ValueError(
+            f"The 'n_jobs' parameter must be an int in [1, inf) or None. Got {n_jobs}."
+        )
     workers = min(n_jobs or os.cpu_count() or 1, len(items))
     if workers <= 1:
         return [func(item) for item in items]
+    if processes and "fork" in mp.get_all_start_methods():
+        with _FORK_LOCK:  # the forked workers find the task in _FORKED
+            _FORKED.update(func=func, items=items)
+            try:
+                context = mp.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                    return cast(list[R], list(pool.map(_forked_call, range(len(items)))))
+            finally:
+                _FORKED.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(func, items))
+
+
+_FORKED: dict[str, object] = {}
+_FORK_LOCK = threading.Lock()
+
+
+def _forked_call(index: int) -> object:
+    """In a forked worker: the inherited task's function on its item ``index``."""
+    func: Callable[[object], object] = _FORKED["func"]  # type: ignore[assignment]
+    items: Sequence[object] = _FORKED["items"]  # type: ignore[assignment]
+    return func(items[index])
 
 
 def _map_rows(
@@ -521,7 +637,9 @@ def _map_rows(
     n_rows: int,
     chunk_size: int,
     n_jobs: int | None,
+    processes: bool = False,
 ) -> dict[str, np.ndarray]:
     """``func`` on consecutive row slices, each output concatenated in row order."""
-    results = _run(func, _slices(n_rows, chunk_size), n_jobs)
+    slices = _slices(n_rows, _balanced(n_rows, chunk_size, n_jobs, processes))
+    results = _run(func, slices, n_jobs, processes)
     return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
