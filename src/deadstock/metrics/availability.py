@@ -39,8 +39,11 @@ def prepare_history(stock_history: pl.DataFrame, keys: pl.DataFrame, as_of: date
             )
             .filter(pl.col(DAY) <= 0)
             .collect()
-            .sort(KEY_INDEX, DAY, maintain_order=True)
         )
+        # The keyed history comes sorted by (_k, date) already: check in one pass, sort if not.
+        code = pl.col(KEY_INDEX).cast(pl.Int64) * (1 << 32) + pl.col(DAY)
+        if not ordered.select(code.is_sorted()).item():
+            ordered = ordered.sort(KEY_INDEX, DAY, maintain_order=True)
         return _intervals(ordered)
     rows = (
         stock_history.lazy()
