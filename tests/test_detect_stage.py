@@ -221,3 +221,24 @@ def test_backtest_cli_rejects_a_cutoff_after_the_data(m5_folder: Path, tmp_path:
     )
     assert result.exit_code == 2
     assert "after the data ends" in result.output
+
+
+def test_a_block_without_any_forecast_method_keeps_the_string_type() -> None:
+    """At scale a whole block of series may have no demand (regression: Object column)."""
+    import numpy as np
+
+    from deadstock.detect.stage import _demand_columns
+
+    block = np.zeros((3, 400))
+    out = _demand_columns(
+        block,
+        np.ones((3, 400)),
+        np.zeros(3),
+        np.full(3, None, dtype=object),
+        np.ones((3, 182)),
+        90,
+        400,
+    )
+    assert out.schema["forecast_method"] == pl.String
+    assert out["forecast_method"].null_count() == 3
+    assert out["days_since_first_sale"].is_nan().all()  # never sold inside the series

@@ -203,7 +203,7 @@ def _demand_columns(
     return pl.DataFrame(
         {
             "forecast_daily": forecast_daily,
-            "forecast_method": methods,
+            "forecast_method": pl.Series(methods.tolist(), dtype=pl.String),
             "dispersion": estimate_dispersion(block[:, -min(365, history) :]),
             "units_180d": block[:, -180:].sum(axis=1),
             "days_since_first_sale": days_since_first,
