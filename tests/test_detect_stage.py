@@ -242,3 +242,15 @@ def test_a_block_without_any_forecast_method_keeps_the_string_type() -> None:
     assert out.schema["forecast_method"] == pl.String
     assert out["forecast_method"].null_count() == 3
     assert out["days_since_first_sale"].is_nan().all()  # never sold inside the series
+
+
+def test_forecast_table_weeks_add_up_to_the_daily_forecast(story_run) -> None:  # type: ignore[no-untyped-def]
+    forecast = story_run.forecast
+    weeks = [c for c in forecast.columns if c.startswith("week_")]
+    assert len(weeks) == 26
+    assert forecast["first_day"].unique().to_list() == [AS_OF + dt.timedelta(days=1)]
+    joined = forecast.join(story_run.classification, on=["sku", "location"])
+    per_day = joined.select(pl.sum_horizontal(weeks) / (7 * len(weeks))).to_series()
+    assert (per_day - joined["forecast_daily"]).abs().max() < 1e-4
+    tee = forecast.filter(pl.col("sku") == "tee")
+    assert tee["week_01"][0] == pytest.approx(35.0, rel=0.05)

@@ -67,6 +67,7 @@ class RunResult:
     seasonality: pl.DataFrame | None = None
     forecast_accuracy: pl.DataFrame | None = None
     classification: pl.DataFrame | None = None
+    forecast: pl.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
@@ -79,6 +80,8 @@ class RunResult:
         out.update(layers=self.layers, rejects=self.rejects)
         if self.seasonality is not None:
             out["seasonality"] = self.seasonality
+        if self.forecast is not None:
+            out["forecast"] = self.forecast
         if self.forecast_accuracy is not None:
             out["forecast_accuracy"] = self.forecast_accuracy
         if self.ledger_differences is not None:
@@ -222,6 +225,7 @@ def analyse(
         seasonality=detection.seasonality if detection else None,
         forecast_accuracy=detection.forecast_accuracy if detection else None,
         classification=detection.classification if detection else None,
+        forecast=detection.forecast if detection else None,
         warnings=warnings,
         timings=timings,
         sources=dict(validated.sources),

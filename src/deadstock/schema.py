@@ -437,8 +437,24 @@ SEASONALITY = TableSchema(
     key=("level", "category", "sku", "week_of_year"),
 )
 
+FORECAST = TableSchema(
+    "forecast",
+    "one SKU at one location: its demand forecast per week (26 weeks: setting forecast_weeks)",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("location", S, "-", "Location"),
+        _c("forecast_method", S, "-", "Method chosen for the demand class (blank = no demand)"),
+        _c("first_day", D, "date", "First day of week_01 (the day after the as-of date)"),
+        *(
+            _c(f"week_{w:02d}", F, "units", f"Forecast units in days {7 * w - 6}–{7 * w}")
+            for w in range(1, 27)
+        ),
+    ),
+    key=("sku", "location"),
+)
+
 OUTPUT_TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (SKU_METRICS, CLASSIFICATION, SEASONALITY, LAYERS, REJECTS)
+    t.name: t for t in (SKU_METRICS, CLASSIFICATION, FORECAST, SEASONALITY, LAYERS, REJECTS)
 }
 
 

@@ -36,6 +36,7 @@ class Detection:
     seasonality: pl.DataFrame
     forecast_accuracy: pl.DataFrame
     classification: pl.DataFrame
+    forecast: pl.DataFrame
 
 
 def forecast_history_days(config: Config) -> int:
@@ -170,7 +171,17 @@ def detect(
     classification = classify(
         metrics, position, products, demand, status, returns, config, as_of, rate_path=path
     )
-    return Detection(seasonality, choice.accuracy, classification)
+    weekly = path.reshape(n, -1, 7).sum(axis=2, dtype=np.float64)
+    forecast = pl.DataFrame(
+        {
+            "sku": skus,
+            "location": metrics["location"],
+            "forecast_method": demand["forecast_method"],
+            "first_day": pl.Series([as_of + timedelta(days=1)] * n, dtype=pl.Date),
+            **{f"week_{w + 1:02d}": weekly[:, w] for w in range(weekly.shape[1])},
+        }
+    )
+    return Detection(seasonality, choice.accuracy, classification, forecast)
 
 
 def prepared_sales_frame() -> pl.DataFrame:
