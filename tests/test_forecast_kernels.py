@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deadstock.forecast import kernels
+from deadstock.forecast import kernels, smoothing
 from deadstock.forecast.smoothing import golden_section_exact, optimal_ses
 
 statsforecast_models = pytest.importorskip("statsforecast.models")
@@ -304,3 +304,99 @@ def test_empty_input_gives_empty_forecasts() -> None:
 def test_bad_input_is_refused_with_a_clear_message(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast paths of the SES search: same numbers as the plain definitions
+# ---------------------------------------------------------------------------------------------
+def padded_block(seed: int, n_periods: int, n_series: int) -> tuple[np.ndarray, np.ndarray]:
+    """Intermittent float64 block (n_periods, n_series) with leading-zero padding per series
+    (``first``: the period where each series starts)."""
+    rng = np.random.default_rng(seed)
+    x = rng.gamma(0.4, 4.0, (n_periods, n_series)) * (rng.random((n_periods, n_series)) < 0.2)
+    first = rng.integers(0, n_periods, n_series)
+    first[: n_series // 2] = 0
+    x[np.arange(n_periods)[:, None] < first] = 0.0
+    return x, first
+
+
+def sse_oracle(x: np.ndarray, alpha: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """statsforecast's ``ses_sse`` in plain Python, one series at a time."""
+    out = np.zeros(x.shape[1])
+    for j in range(x.shape[1]):
+        level, total = float(x[0, j]), 0.0
+        for t in range(1, x.shape[0]):
+            level = float(alpha[j]) * float(x[t - 1, j]) + (1.0 - float(alpha[j])) * level
+            if t == first[j]:
+                level = float(x[t, j])
+            err = float(x[t, j]) - level
+            total += err * err
+        out[j] = total
+    return out
+
+
+@pytest.mark.parametrize(("n_periods", "tile"), [(1, None), (2, None), (70, 1), (70, 64), (130, 7)])
+def test_sse_exact_is_statsforecasts_sse_bit_for_bit(n_periods: int, tile: int | None) -> None:
+    x, first = padded_block(n_periods, n_periods, 40)
+    alpha = np.random.default_rng(1).uniform(0.01, 0.99, 40)
+    oracle = sse_oracle(x, alpha, first)
+    assert np.array_equal(smoothing.sse_exact(x, alpha, first, tile=tile), oracle)
+    unpadded = sse_oracle(x, alpha, np.zeros(40, dtype=np.int64))
+    assert np.array_equal(smoothing.sse_exact(x, alpha, tile=tile), unpadded)
+
+
+def test_sse_of_changes_with_several_alphas_is_one_call_per_alpha() -> None:
+    x, _ = padded_block(3, 90, 50)
+    changes = np.empty(x.shape, dtype=np.float32)
+    changes[0] = x[0]
+    changes[1:] = x[1:] - x[:-1]
+    alphas = np.random.default_rng(4).uniform(0.1, 0.3, (3, 50))
+    stacked = smoothing.sse_of_changes(changes, alphas)
+    for row in range(3):
+        assert np.array_equal(stacked[row], smoothing.sse_of_changes(changes, alphas[row]))
+    np.testing.assert_allclose(stacked[0], sse_oracle(x, alphas[0], np.zeros(50, int)), rtol=1e-3)
+
+
+@pytest.mark.parametrize(("lower", "upper"), [(0.1, 0.3), (0.01, 0.99)])
+@pytest.mark.parametrize("n_periods", [40, 5])
+def test_coarse_golden_equals_the_generic_golden_steps(
+    lower: float, upper: float, n_periods: int
+) -> None:
+    rng = np.random.default_rng(5)
+    x, _ = padded_block(5, n_periods, 3000)
+    x[:, :300] = 2.0  # flat series: equal SSEs stop the search at once
+    x[:, 300:] = rng.integers(0, 3, (n_periods, 2700)) if n_periods < 10 else x[:, 300:]
+    x[:, 300:600] = rng.integers(0, 2, (n_periods, 300))  # ties and near-ties
+    changes = np.empty(x.shape, dtype=np.float32)
+    changes[0] = x[0]
+    changes[1:] = x[1:] - x[:-1]
+    steps = smoothing.coarse_steps(lower, upper)
+    generic = smoothing.golden_steps(changes, smoothing.golden_start(changes, lower, upper), steps)
+    fast = smoothing.coarse_golden(changes, lower, upper, steps)
+    assert (~generic.active).any() and generic.uncertain.any()  # the hard cases are present
+    if n_periods == 5 and lower == 0.01:  # series that stop after some steps are present
+        stopped = ~generic.active
+        assert ((generic.a[stopped] != lower) & (generic.b[stopped] != upper)).any()
+    for name in ("a", "b", "c", "d", "active", "uncertain"):
+        assert np.array_equal(getattr(fast, name), getattr(generic, name)), name
+
+
+def test_flat_heads_are_series_with_equal_first_periods() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 2, (12, 500)).astype(np.float64)
+    x[:-1, :100] = 3.0  # flat heads, any last period
+    x[:, 100] = 1e-300 * (np.arange(12) % 2)  # changes that underflow in float32: not flat
+    changes = np.empty(x.shape, dtype=np.float32)
+    changes[0] = x[0]
+    np.subtract(x[1:], x[:-1], out=changes[1:], casting="same_kind")
+    expected = np.array([len(set(x[:-1, j])) == 1 for j in range(x.shape[1])])
+    assert np.array_equal(smoothing._flat_heads(x, changes), expected)
+    assert expected[:100].all() and not expected[100]
+
+
+def test_period_major_takes_rows_in_order() -> None:
+    rows = np.random.default_rng(7).random((150, 9)).astype(np.float32)
+    order = np.random.default_rng(8).permutation(150)
+    out = kernels.period_major(rows, order, tile=16)
+    assert out.dtype == np.float64 and out.shape == (9, 150)
+    assert np.array_equal(out, rows[order].T.astype(np.float64))

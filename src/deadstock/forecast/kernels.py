@@ -536,15 +536,19 @@ def period_major(
 ) -> np.ndarray:
     """float64 (n_periods, n_rows) copy of ``rows`` (n_rows, n_periods), rows taken in ``order``.
 
-    Copied in tiles of ``tile`` rows: several times faster than one strided transpose.
+    Copied in tiles of ``tile`` rows: several times faster than one strided transpose. With
+    ``order``, each tile's rows are gathered on their own (no reordered copy of all of ``rows``).
     """
     n_rows, n_periods = rows.shape
     if out is None:
         out = np.empty((n_periods, n_rows))
-    if order is not None:
-        rows = np.take(rows, order, axis=0)
     for start in range(0, n_rows, tile):
-        out[:, start : start + tile] = rows[start : start + tile].T
+        part = (
+            rows[start : start + tile]
+            if order is None
+            else np.take(rows, order[start : start + tile], axis=0)
+        )
+        out[:, start : start + tile] = part.T
     return out
 
 

@@ -141,33 +141,54 @@ class SesPass:
         )
 
 
-def sse_exact(x: np.ndarray, alpha: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+def sse_exact(
+    x: np.ndarray, alpha: np.ndarray, first: np.ndarray | None = None, tile: int | None = None
+) -> np.ndarray:
     """SSE of every float64 series at its own ``alpha`` [units²], with statsforecast's ``ses_sse``
     operations in the same order, so bit-identical (the exact golden section relies on it).
 
     ``first``: per series, the period where it starts; the periods before are zero padding (the
     level stays 0 there, adding nothing) and the level is set to x_first at that period, so
     series of different lengths share one block.
+
+    Only the level recurrence runs period by period (two operations); alpha·x_(t−1), the errors
+    and their squares are computed for ``tile`` periods at once, and the running SSE is the first
+    row of the tile summed along the periods (a sequential sum, so the same additions in the
+    same order): fewer, larger NumPy calls on the narrow blocks of the exact searches
+    (default ``tile``: 64 periods for narrow blocks, down to 16 for wide ones).
     """
     n_periods, n_series = x.shape
+    if n_periods < 2:
+        return np.zeros(n_series)
     starts = _starts(first)
     alpha = np.asarray(alpha, dtype=np.float64)
     complement = 1.0 - alpha
-    level = x[0].copy()
-    sse = np.zeros(n_series)
-    smoothed = np.empty(n_series)
+    if tile is None:
+        tile = max(16, min(64, (1 << 16) // max(n_series, 1)))
+    tile = max(1, min(tile, n_periods - 1))
+    buffer = np.empty((tile + 1, n_series))  # row 0: running SSE; then levels, then errors²
+    buffer[0] = 0.0
+    smoothed = np.empty((tile, n_series))
     kept = np.empty(n_series)
-    err = np.empty(n_series)
-    for t in range(1, n_periods):
-        np.multiply(alpha, x[t - 1], out=smoothed)
-        np.multiply(complement, level, out=kept)
-        np.add(smoothed, kept, out=level)
-        if t in starts and first is not None:
-            np.copyto(level, x[t], where=first == t)
-        np.subtract(x[t], level, out=err)
-        np.multiply(err, err, out=err)
-        np.add(sse, err, out=sse)
-    return sse
+    multiply, add = np.multiply, np.add
+    row_views, term_views = list(buffer[1:]), list(smoothed)  # made once, reused every tile
+    level = x[0]
+    for t0 in range(1, n_periods, tile):
+        t1 = min(t0 + tile, n_periods)
+        size = t1 - t0
+        multiply(alpha, x[t0 - 1 : t1 - 1], out=smoothed[:size])
+        rows = buffer[1 : size + 1]
+        for t, row, term in zip(range(t0, t1), row_views, term_views, strict=False):
+            multiply(complement, level, out=kept)
+            add(term, kept, out=row)
+            if starts and t in starts and first is not None:
+                np.copyto(row, x[t], where=first == t)
+            level = row
+        level = rows[size - 1].copy()
+        np.subtract(x[t0:t1], rows, out=rows)
+        multiply(rows, rows, out=rows)
+        add.reduce(buffer[: size + 1], axis=0, out=buffer[0])
+    return buffer[0].copy()
 
 
 def ses_pass(x: np.ndarray, alpha: np.ndarray, order: int = 0) -> SesPass:
@@ -230,16 +251,21 @@ def sse_of_changes(changes: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
     The one-step errors follow e_1 = Δx_1, e_t = (1 − alpha)·e_(t−1) + Δx_t (because
     f_(t+1) = x_t − (1 − alpha)·e_t): four operations per period, the fastest form. Used in
-    float32 for the coarse golden-section steps. Returns float64 [units²].
+    float32 for the coarse golden-section steps. ``alpha`` (n_series,) or (k, n_series): k alphas
+    per series in one pass over ``changes`` (each row's SSE is that of a call with that row).
+    Returns float64 [units²] of the shape of ``alpha``.
     """
     n_periods, n_series = changes.shape
-    sse = np.zeros(n_series, dtype=changes.dtype)
+    alpha = np.asarray(alpha, dtype=np.float64)
+    shape = alpha.shape if alpha.ndim else (n_series,)
+    sse = np.zeros(shape, dtype=changes.dtype)
     if n_periods < 2:
         return sse.astype(np.float64)
-    complement = (1.0 - np.asarray(alpha, dtype=np.float64)).astype(changes.dtype)
-    err = changes[1].copy()
+    complement = (1.0 - alpha).astype(changes.dtype)
+    err = np.empty(shape, dtype=changes.dtype)
+    err[...] = changes[1]
     np.multiply(err, err, out=sse)
-    tmp = np.empty(n_series, dtype=changes.dtype)
+    tmp = np.empty(shape, dtype=changes.dtype)
     for t in range(2, n_periods):
         np.multiply(complement, err, out=err)
         np.add(err, changes[t], out=err)
@@ -362,6 +388,62 @@ def golden_steps(
         live &= np.abs(b - a) >= GOLDEN_TOLERANCE
     store()
     return state
+
+
+def coarse_golden(changes: np.ndarray, lower: float, upper: float, steps: int) -> GoldenState:
+    """The first ``steps`` golden-section steps on float32 ``changes`` from the common bracket
+    [lower, upper]: :func:`golden_steps` (same comparisons, same float64 brackets bit for bit,
+    same ``uncertain`` marks) with less work per step.
+
+    All series start from one bracket, so after k steps a series' bracket is fixed by its k
+    left/right choices: the brackets of every path are computed once as scalars (with the
+    operations of :func:`golden_steps`) and each series keeps only its path. A series whose two
+    SSEs are equal stops (``active`` False) with the bracket it had then. The SSE at the inner
+    point of the last step is not computed (nothing reads it): ``fc`` and ``fd`` are left NaN.
+    """
+    n_series = changes.shape[1]
+    a0, b0 = np.float64(lower), np.float64(upper)
+    # brackets[k][path] = (a, b, c, d) after k steps; bit j of path (from the top): step j went
+    # right.
+    brackets: list[list[tuple[np.float64, ...]]] = [
+        [(a0, b0, b0 - (b0 - a0) / GOLDEN_RATIO, a0 + (b0 - a0) / GOLDEN_RATIO)]
+    ]
+    for _ in range(steps):
+        children: list[tuple[np.float64, ...]] = []
+        for a, b, c, d in brackets[-1]:
+            children.append((a, d, d - (d - a) / GOLDEN_RATIO, c))  # left: [a, d]
+            children.append((c, b, d, c + (b - c) / GOLDEN_RATIO))  # right: [c, b]
+        brackets.append(children)
+    path = np.zeros(n_series, dtype=np.intp)
+    stopped_at = np.full(n_series, steps, dtype=np.intp)  # steps taken before stopping
+    live = np.ones(n_series, dtype=bool)
+    uncertain = np.zeros(n_series, dtype=bool)
+    inner = np.array(brackets[0][0][2:])[:, None]
+    fc, fd = sse_of_changes(changes, np.broadcast_to(inner, (2, n_series)))
+    for step in range(steps):
+        left = live & (fc < fd)
+        right = live & (fd < fc)
+        uncertain |= live & (np.abs(fc - fd) <= FLOAT32_RESOLUTION * np.maximum(fc, fd))
+        moves = left | right
+        stopped_at[live & ~moves] = step  # a stopped series keeps its path (and bracket)
+        live = moves
+        path = np.where(moves, 2 * path + right, path)
+        if step == steps - 1 or not live.any():
+            break
+        # The new inner point: c of the left child, d of the right one.
+        new_point = np.array([bracket[2 + i % 2] for i, bracket in enumerate(brackets[step + 1])])
+        sse = sse_of_changes(changes, new_point[path])
+        fd = np.where(left, fc, fd)
+        fc = np.where(right, fd, fc)
+        fc = np.where(left, sse, fc)
+        fd = np.where(right, sse, fd)
+    bounds = np.empty((4, n_series))
+    for depth in np.unique(stopped_at):
+        ids = np.flatnonzero(stopped_at == depth)
+        table = np.array(brackets[depth]).T  # (4, paths)
+        bounds[:, ids] = table[:, path[ids]]
+    nan = np.full(n_series, np.nan)
+    return GoldenState(bounds[0], bounds[1], bounds[2], bounds[3], nan, nan.copy(), live, uncertain)
 
 
 def golden_section_exact(
@@ -533,9 +615,8 @@ def optimal_ses_deferred(
     coarse[0] = x[0]
     np.subtract(x[1:], x[:-1], out=coarse[1:], casting="same_kind")
     steps = coarse_steps(lower, upper)
-    state = golden_steps(coarse, golden_start(coarse, lower, upper), steps)
-    head = x[: n_periods - 1]
-    flat = head.max(axis=0) == head.min(axis=0)
+    state = coarse_golden(coarse, lower, upper, steps)
+    flat = _flat_heads(x, coarse)
     # Flat series, equal or unsure float32 comparisons: the exact search from the start (all such
     # series of many blocks run together, which costs less than redoing the steps per block).
     restart = flat | ~state.active | state.uncertain
@@ -594,6 +675,19 @@ def optimal_ses_deferred(
         ids, np.take(x, ids, axis=1), state.a[ids], state.b[ids], state.c[ids], state.d[ids]
     )
     return forecast, alpha, search
+
+
+def _flat_heads(x: np.ndarray, changes: np.ndarray) -> np.ndarray:
+    """Series whose first n−1 periods are equal, from ``x`` (n_periods, n_series) and its changes
+    in float32 (row 0 unused): a change of 0 in float32 is one in float64 or an underflow, so
+    the series with no non-zero float32 change are candidates, confirmed on ``x`` itself."""
+    n_periods = x.shape[0]
+    candidate = ~np.logical_or.reduce(changes[1 : n_periods - 1] != 0, axis=0)
+    ids = np.flatnonzero(candidate)
+    if ids.size:
+        head = np.take(x[: n_periods - 1], ids, axis=1)
+        candidate[ids] = head.max(axis=0) == head.min(axis=0)
+    return candidate
 
 
 def coarse_steps(lower: float, upper: float) -> int:
