@@ -186,16 +186,7 @@ def test_history_from_ledger_equals_replayed_balance_each_day(
 def test_history_on_m5_daily_sales_is_consistent(shared_data: Path) -> None:
     """Receipts rule (documented, seeded): every Monday each store-item receives a random
     0–3 × its mean weekly sales, rounded to whole units. Inventory is taken at as_of."""
-    sales = (
-        pl.read_parquet(shared_data / "m5_tiny_daily" / "sales_daily.parquet")
-        .select(
-            pl.col("item_id").cast(pl.String).alias("sku"),
-            pl.col("store_id").cast(pl.String).alias("location"),
-            "date",
-            pl.col("units").cast(pl.Float64).alias("qty"),
-        )
-        .filter(pl.col("qty") > 0)
-    )
+    sales = _m5_sales(shared_data)
     as_of = sales["date"].max()
     weekly = sales.group_by("sku", "location").agg((pl.col("qty").sum() / 273).alias("weekly"))
     mondays = pl.DataFrame({"date": pl.date_range(date(2011, 1, 31), as_of, "1w", eager=True)})
@@ -237,16 +228,7 @@ def test_keyed_history_equals_named_history_on_m5(shared_data: Path) -> None:
     from deadstock.metrics import prepare_sales
     from deadstock.position import keyed_stock_history
 
-    sales = (
-        pl.read_parquet(shared_data / "m5_tiny_daily" / "sales_daily.parquet")
-        .select(
-            pl.col("item_id").cast(pl.String).alias("sku"),
-            pl.col("store_id").cast(pl.String).alias("location"),
-            "date",
-            pl.col("units").cast(pl.Float64).alias("qty"),
-        )
-        .filter(pl.col("qty") > 0)
-    )
+    sales = _m5_sales(shared_data)
     as_of = sales["date"].max() - timedelta(days=30)  # later sales must be ignored
     rng = np.random.default_rng(3)
     receipts = sales.sample(fraction=0.05, seed=3).with_columns(
@@ -261,3 +243,17 @@ def test_keyed_history_equals_named_history_on_m5(shared_data: Path) -> None:
     resolved = keyed.join(keys.select("_k", "sku", "location"), on="_k").select(named.columns)
     assert named.height > 1000
     assert resolved.sort("sku", "location", "date").equals(named.sort("sku", "location", "date"))
+
+
+def _m5_sales(shared_data: Path) -> pl.DataFrame:
+    """The M5 tiny daily sales as a canonical sales table (days with units sold only)."""
+    return (
+        pl.read_parquet(shared_data / "m5_tiny_daily" / "sales_daily.parquet")
+        .select(
+            pl.col("item_id").cast(pl.String).alias("sku"),
+            pl.col("store_id").cast(pl.String).alias("location"),
+            "date",
+            pl.col("units").cast(pl.Float64).alias("qty"),
+        )
+        .filter(pl.col("qty") > 0)
+    )
