@@ -617,8 +617,11 @@ def _run(
             _FORKED.update(func=func, items=items)
             try:
                 context = mp.get_context("fork")
-                with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                    return cast(list[R], list(pool.map(_forked_call, range(len(items)))))
+                # This process works too: one fork fewer, one result less to send back.
+                with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+                    rest = pool.map(_forked_call, range(1, len(items)))
+                    first = func(items[0])
+                    return [first, *cast(list[R], list(rest))]
             finally:
                 _FORKED.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
