@@ -617,11 +617,16 @@ def _run(
             _FORKED.update(func=func, items=items)
             try:
                 context = mp.get_context("fork")
-                # This process works too: one fork fewer, one result less to send back.
-                with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-                    rest = pool.map(_forked_call, range(1, len(items)))
-                    first = func(items[0])
-                    return [first, *cast(list[R], list(rest))]
+                if len(items) == workers:
+                    # One item per worker: this process takes the first itself (one fork
+                    # fewer, one result less to send back). With more items than workers the
+                    # pool balances them.
+                    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+                        rest = pool.map(_forked_call, range(1, len(items)))
+                        first = func(items[0])
+                        return [first, *cast(list[R], list(rest))]
+                with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                    return cast(list[R], list(pool.map(_forked_call, range(len(items)))))
             finally:
                 _FORKED.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
