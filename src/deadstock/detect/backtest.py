@@ -52,16 +52,6 @@ class BacktestResult:
     report: dict[str, Any]
 
 
-def _future_units(sales: pl.DataFrame, keys: pl.DataFrame, start: date, days: int) -> np.ndarray:
-    """Units sold per key in [start, start + days) [units], in key order."""
-    end = start + timedelta(days=days - 1)
-    prepared = prepare_sales(sales, keys, end, days)
-    recent = prepared.recent
-    totals = np.zeros(keys.height)
-    np.add.at(totals, recent["_k"].to_numpy(), recent["qty"].to_numpy())
-    return totals
-
-
 def _forecast_errors(
     sales: pl.DataFrame,
     keys: pl.DataFrame,
@@ -69,11 +59,15 @@ def _forecast_errors(
     cutoff: date,
     days: int,
 ) -> pl.DataFrame:
-    """Per key: Σ|f − a| over the horizon, Σ f, Σ a and the in-sample naive MAE scale."""
+    """Per key: Σ|f − a| over the horizon, Σ f, Σ a (daily demand, returns as 0), the
+    in-sample naive MAE scale, and ``sold_next`` = net units sold in the horizon [units]."""
     future = prepare_sales(sales, keys, cutoff + timedelta(days=days - 1), days)
     past = prepare_sales(sales, keys, cutoff - timedelta(days=1), SCALE_DAYS)
     n = keys.height
     abs_error, actual, scale = np.zeros(n), np.zeros(n), np.zeros(n)
+    sold_next = np.bincount(
+        future.recent["_k"].to_numpy(), weights=future.recent["qty"].to_numpy(), minlength=n
+    )
     for first in range(0, n, BLOCK_ROWS):
         stop = min(first + BLOCK_ROWS, n)
         realised = daily_block(future, first, stop, days)
@@ -87,6 +81,7 @@ def _forecast_errors(
             "forecast_units": forecast * days,
             "actual_units": actual,
             "scale": scale,
+            "sold_next": sold_next,
         }
     )
 
@@ -126,9 +121,11 @@ def backtest(
         assert classification is not None
         metrics = result.sku_metrics
         keys = sku_location_keys(classification.select("sku", "location"))
-        sold = _future_units(sales, keys, cutoff, horizon_days)
+        errors = _forecast_errors(
+            sales, keys, classification["forecast_daily"].to_numpy(), cutoff, horizon_days
+        )
         frame = classification.with_columns(
-            pl.Series("sold_next", sold), metrics["demand_class"].fill_null("none")
+            errors["sold_next"], metrics["demand_class"].fill_null("none")
         )
         detail_rows.append(
             frame.select(
@@ -176,9 +173,7 @@ def backtest(
         row["erp_false_positives_also_dead_4crit"] = int(erp_well["is_dead"].sum())
         row["erp_false_positives_off_season"] = int(erp_well["off_season"].sum())
 
-        errors = _forecast_errors(
-            sales, keys, frame["forecast_daily"].to_numpy(), cutoff, horizon_days
-        ).with_columns(frame["demand_class"], frame["forecast_method"])
+        errors = errors.with_columns(frame["demand_class"], frame["forecast_method"])
         by_class = _accuracy(errors, horizon_days).with_columns(pl.lit(cutoff).alias("cutoff"))
         forecast_rows.append(by_class)
         overall = by_class.filter(pl.col("demand_class") == "overall")
