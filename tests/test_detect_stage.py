@@ -254,3 +254,24 @@ def test_forecast_table_weeks_add_up_to_the_daily_forecast(story_run) -> None:  
     assert (per_day - joined["forecast_daily"]).abs().max() < 1e-4
     tee = forecast.filter(pl.col("sku") == "tee")
     assert tee["week_01"][0] == pytest.approx(35.0, rel=0.05)
+
+
+def test_daily_blocks_equal_the_daily_matrix_of_the_raw_sales(m5_folder: Path) -> None:
+    """The stage's series (from the keyed sales) = forecast.series.daily_matrix (raw sales)."""
+    import numpy as np
+
+    from deadstock.detect.stage import daily_block, daily_rows
+    from deadstock.forecast.series import daily_matrix
+    from deadstock.keys import sku_location_keys
+    from deadstock.metrics import prepare_sales
+
+    sales = pl.read_parquet(m5_folder / "sales.parquet")
+    keys = sku_location_keys(sales.select("sku", "location").unique())
+    as_of = dt.date(2015, 12, 31)
+    prepared = prepare_sales(sales, keys, as_of, 400)
+    expected = daily_matrix(sales, keys, as_of, 400)
+    assert expected.sum() > 0
+    np.testing.assert_array_equal(daily_block(prepared, 0, keys.height, 400), expected)
+    np.testing.assert_array_equal(daily_block(prepared, 100, 150, 400), expected[100:150])
+    rows = np.array([3, 40, 41, 200])
+    np.testing.assert_array_equal(daily_rows(prepared, rows, 400), expected[rows])

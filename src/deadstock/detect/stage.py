@@ -44,34 +44,31 @@ def forecast_history_days(config: Config) -> int:
     return int(config.forecast_history_days)
 
 
+def _daily(rows: pl.DataFrame, row_of: np.ndarray, n_rows: int, n_days: int) -> np.ndarray:
+    """Scatter keyed sales rows (off, qty) into an (n_rows, n_days) matrix at rows ``row_of``;
+    column j is the day as_of − (n_days − 1 − j). Net returns count as 0 (demand)."""
+    off = rows[OFF].to_numpy()
+    inside = off < n_days
+    cols = (n_days - 1) - off[inside].astype(np.int64)
+    cells = row_of[inside].astype(np.int64) * n_days + cols
+    flat = np.bincount(cells, weights=rows["qty"].to_numpy()[inside], minlength=n_rows * n_days)
+    return np.clip(flat.reshape(n_rows, n_days), 0.0, None)
+
+
 def daily_block(prepared: PreparedSales, first: int, stop: int, n_days: int) -> np.ndarray:
     """Daily units sold [units/day] of the SKU-locations _k ∈ [first, stop), shape
-    (stop − first, n_days); column j is the day as_of − (n_days − 1 − j), so the last column is
-    the as-of date. Days with net returns count as 0 (demand, not returns)."""
-    recent = prepared.recent
-    keys = recent[KEY_INDEX].to_numpy()
-    lo, hi = np.searchsorted(keys, [first, stop])
-    part = recent.slice(int(lo), int(hi - lo))
-    off = part[OFF].to_numpy()
-    inside = off < n_days
-    rows = keys[lo:hi][inside].astype(np.int64) - first
-    cols = (n_days - 1) - off[inside].astype(np.int64)
-    qty = part["qty"].to_numpy()[inside]
-    flat = np.bincount(rows * n_days + cols, weights=qty, minlength=(stop - first) * n_days)
-    return np.clip(flat.reshape(stop - first, n_days), 0.0, None)
+    (stop − first, n_days); the last column is the as-of date (see :func:`_daily`)."""
+    keys = prepared.recent[KEY_INDEX].to_numpy()
+    lo, hi = (int(i) for i in np.searchsorted(keys, [first, stop]))
+    part = prepared.recent.slice(lo, hi - lo)
+    return _daily(part, keys[lo:hi] - first, stop - first, n_days)
 
 
 def daily_rows(prepared: PreparedSales, rows: np.ndarray, n_days: int) -> np.ndarray:
     """As :func:`daily_block` for the SKU-locations ``rows`` (sorted _k values), in that order."""
-    recent = prepared.recent.filter(pl.col(KEY_INDEX).is_in(pl.Series(rows).implode()))
-    keys = recent[KEY_INDEX].to_numpy()
-    off = recent[OFF].to_numpy()
-    inside = off < n_days
-    position = np.searchsorted(rows, keys[inside]).astype(np.int64)
-    cols = (n_days - 1) - off[inside].astype(np.int64)
-    qty = recent["qty"].to_numpy()[inside]
-    flat = np.bincount(position * n_days + cols, weights=qty, minlength=rows.size * n_days)
-    return np.clip(flat.reshape(rows.size, n_days), 0.0, None)
+    part = prepared.recent.filter(pl.col(KEY_INDEX).is_in(pl.Series(rows).implode()))
+    row_of = np.searchsorted(rows, part[KEY_INDEX].to_numpy())
+    return _daily(part, row_of, rows.size, n_days)
 
 
 def _sku_index(
