@@ -3,6 +3,7 @@ rule, holds, segments, lifecycle, urgency, alerts, frozen capital and the releas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from deadstock.config import load_config
 from deadstock.detect.alerts import return_window_days_left
-from deadstock.detect.classify import classify
+from deadstock.detect.classify import METRIC_COLUMNS, classify
 from deadstock.schema import CLASSIFICATION
 
 AS_OF = date(2025, 6, 30)
@@ -42,19 +43,6 @@ BASE: dict[str, Any] = {
     "description_chars": 800,
 }
 
-METRIC_COLUMNS = [
-    "category",
-    "on_hand",
-    "unit_cost",
-    "price",
-    "stock_value",
-    "days_since_last_sale",
-    "units_90d",
-    "units_365d",
-    "avg_daily_sales",
-    "turnover",
-    "abc",
-]
 DEMAND = ["forecast_daily", "units_180d", "days_since_first_sale", "trend_season_ratio"]
 SEASON = ["week_type_now", "off_season", "upcoming_high_season", "weeks_to_high_season"]
 PRODUCT = ["image_count", "description_chars", "status", "launch_date", "holding_cost_per_day"]
@@ -65,7 +53,7 @@ def run(rows: list[dict[str, Any]], config: Any = CONFIG, **kwargs: Any) -> pl.D
     full = [{**BASE, "sku": f"s{i:03d}", "location": "main", **row} for i, row in enumerate(rows)]
     frame = pl.DataFrame(full, infer_schema_length=None)
 
-    def pick(names: list[str], key: list[str]) -> pl.DataFrame:
+    def pick(names: Sequence[str], key: list[str]) -> pl.DataFrame:
         return frame.select(key + [n for n in names if n in frame.columns])
 
     metrics = pick(METRIC_COLUMNS, ["sku", "location"]).with_columns(

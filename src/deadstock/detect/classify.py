@@ -24,6 +24,7 @@ from deadstock.detect.dead import (
     velocity_band,
 )
 from deadstock.detect.probabilistic import deterministic_excess, probabilistic_excess
+from deadstock.detect.seasonality import NO_CATEGORY
 from deadstock.detect.segments import (
     carry_and_clear_cost,
     lifecycle_stage,
@@ -33,6 +34,21 @@ from deadstock.detect.segments import (
 from deadstock.schema import CLASSIFICATION
 
 KEY = ["sku", "location"]
+
+#: Columns of ``sku_metrics`` the rules read.
+METRIC_COLUMNS = (
+    "category",
+    "on_hand",
+    "unit_cost",
+    "price",
+    "stock_value",
+    "days_since_last_sale",
+    "units_90d",
+    "units_365d",
+    "avg_daily_sales",
+    "turnover",
+    "abc",
+)
 
 _PRODUCT_COLUMNS: dict[str, type[pl.DataType]] = {
     "image_count": pl.Float64,
@@ -121,21 +137,9 @@ def classify(
     stock that is dead or excess (SPEC §3.1). Returns the columns of schema
     ``CLASSIFICATION`` in order.
     """
-    frame = metrics.select(
-        "sku",
-        "location",
-        "category",
-        "on_hand",
-        "unit_cost",
-        "price",
-        "stock_value",
-        "days_since_last_sale",
-        "units_90d",
-        "units_365d",
-        "avg_daily_sales",
-        "turnover",
-        "abc",
-    ).with_columns(pl.col("category").fill_null("(none)"))
+    frame = metrics.select(*KEY, *METRIC_COLUMNS).with_columns(
+        pl.col("category").fill_null(NO_CATEGORY)
+    )
     inbound = position.select(*KEY, pl.col("inbound").cast(pl.Float64).fill_null(0.0))
     frame = (
         frame.join(inbound, on=KEY, how="left", maintain_order="left")
