@@ -83,17 +83,24 @@ def _paths(
     return np.repeat(level[:, None], days, axis=1)
 
 
+@dataclass
+class _Totals:
+    """Backtest sums over the series and origins of one class."""
+
+    mase: dict[str, float]  # Σ MASE per method, over usable (series, origin) pairs
+    error: dict[str, float]  # Σ (f − a) per method [units]
+    scored: float = 0.0  # usable (series, origin) pairs (non-zero scale)
+    actual: float = 0.0  # Σ a [units]
+
+
 def _score(
     y: np.ndarray, index: np.ndarray | None, methods: tuple[str, ...], config: Config
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per method: (Σ MASE over origins, origins scored, Σ f − Σ a and Σ a per series)."""
+) -> _Totals:
+    """Rolling-origin backtest of ``methods`` on the series ``y`` (see the module docstring)."""
     horizon = int(config.forecast_backtest_horizon_days)
     step = int(config.forecast_backtest_step_days)
-    n_series, n_days = y.shape
-    mase_sum = {m: np.zeros(n_series) for m in methods}
-    scored = np.zeros(n_series)
-    error_sum = {m: np.zeros(n_series) for m in methods}
-    actual_sum = np.zeros(n_series)
+    n_days = y.shape[1]
+    totals = _Totals({m: 0.0 for m in methods}, {m: 0.0 for m in methods})
     for origin in range(int(config.forecast_backtest_origins)):
         cut = n_days - horizon - origin * step
         if cut < 28:
@@ -101,8 +108,8 @@ def _score(
         train, test = y[:, :cut], y[:, cut : cut + horizon]
         scale = np.abs(np.diff(train, axis=1)).mean(axis=1)
         usable = scale > 0
-        scored += usable
-        actual_sum += test.sum(axis=1)
+        totals.scored += float(usable.sum())
+        totals.actual += float(test.sum())
         past = None if index is None else index[:, :cut]
         future = None if index is None else index[:, cut : cut + horizon]
         # The intermittent methods share one pass (ADIDA is IMAPA's top level).
@@ -112,22 +119,19 @@ def _score(
             level = levels[method] if method in levels else levels_of(method, train, past)
             forecast = _paths(method, level, future, horizon)
             mae = np.abs(forecast - test).mean(axis=1)
-            mase_sum[method] += np.where(usable, mae / np.where(usable, scale, 1.0), 0.0)
-            error_sum[method] += (forecast - test).sum(axis=1)
-    return {m: (mase_sum[m], scored, error_sum[m]) for m in methods} | {
-        "_actual": (actual_sum, scored, actual_sum)
-    }
+            totals.mase[method] += float((mae[usable] / scale[usable]).sum())
+            totals.error[method] += float((forecast - test).sum())
+    return totals
 
 
-def _row(
-    cls: str, method: str, mase_total: float, scored: float, error: float, actual: float, n: int
-) -> dict[str, object]:
+def _row(cls: str, method: str, totals: _Totals, n: int) -> dict[str, object]:
+    scored, actual = totals.scored, totals.actual
     return {
         "demand_class": cls,
         "method": method,
         "n_series": n,
-        "mase": mase_total / scored if scored else None,
-        "bias": error / actual if actual > 0 else None,
+        "mase": totals.mase[method] / scored if scored else None,
+        "bias": totals.error[method] / actual if actual > 0 else None,
         "chosen": False,
     }
 
@@ -143,48 +147,33 @@ def choose_methods(
     sample_size = int(config.forecast_backtest_sample)
     records: list[dict[str, object]] = []
     chosen: dict[str, str] = {}
-    overall = [0.0, 0.0, 0.0, 0.0, 0]  # Σ MASE, origins scored, Σ error, Σ actual, series
+    overall = _Totals({"chosen": 0.0}, {"chosen": 0.0})
+    n_overall = 0
     for cls, methods in CANDIDATES.items():
         rows = np.flatnonzero(classes == cls)
         if rows.size == 0:
             continue
         if rows.size > sample_size:
             rows = np.sort(rng.choice(rows, sample_size, replace=False))
-        y = rows_matrix(rows)
         index = rows_index(rows) if cls in ("smooth", "erratic") else None
-        scores = _score(y, index, methods, config)
-        actual = float(scores["_actual"][0].sum())
-        best, best_mase = methods[0], np.inf
-        class_rows = []
-        for method in methods:
-            mase_sum, scored, error = scores[method]
-            record = _row(
-                cls,
-                method,
-                float(mase_sum.sum()),
-                float(scored.sum()),
-                float(error.sum()),
-                actual,
-                rows.size,
-            )
-            class_rows.append(record)
-            value = record["mase"]
-            if isinstance(value, float) and value < best_mase:
-                best, best_mase = method, value
+        totals = _score(rows_matrix(rows), index, methods, config)
+        class_rows = [_row(cls, method, totals, rows.size) for method in methods]
+        mases: dict[str, float] = {}
+        for method, record in zip(methods, class_rows, strict=True):
+            if isinstance(record["mase"], float):
+                mases[method] = record["mase"]
+        best = min(mases, key=mases.__getitem__) if mases else methods[0]  # first of ties
         for record in class_rows:
             record["chosen"] = record["method"] == best
         records.extend(class_rows)
         chosen[cls] = best
-        mase_sum, scored, error = scores[best]
-        overall[0] += float(mase_sum.sum())
-        overall[1] += float(scored.sum())
-        overall[2] += float(error.sum())
-        overall[3] += actual
-        overall[4] += int(rows.size)
+        overall.mase["chosen"] += totals.mase[best]
+        overall.error["chosen"] += totals.error[best]
+        overall.scored += totals.scored
+        overall.actual += totals.actual
+        n_overall += int(rows.size)
     if records:
-        total = _row(
-            "overall", "chosen", overall[0], overall[1], overall[2], overall[3], int(overall[4])
-        )
+        total = _row("overall", "chosen", overall, n_overall)
         total["chosen"] = True
         records.append(total)
     accuracy = pl.DataFrame(records, schema=ACCURACY_SCHEMA)
