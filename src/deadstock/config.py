@@ -147,6 +147,36 @@ def _number_list(count: int | None = None, kind: type = float) -> Callable[[Any]
     return parse
 
 
+def _optional_float(lo: float | None = None) -> Callable[[Any], float | None]:
+    check = _float_range(lo)
+
+    def parse(value: Any) -> float | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() in {"", "none"}):
+            return None
+        return check(value)
+
+    return parse
+
+
+def _zero_one(value: Any) -> int:
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no"}:
+        return int(_bool(value))
+    out = _int_range(0, 1)(value)
+    return out
+
+
+DECISION_ACTIONS = ("keep", "return", "liquidate", "recycle", "donate", "dispose")
+
+
+def _actions(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = tuple(str(v).strip() for v in items if str(v).strip())
+    unknown = [a for a in out if a not in DECISION_ACTIONS]
+    if unknown:
+        raise ValueError(f"must list actions among {', '.join(DECISION_ACTIONS)}")
+    return tuple(a for a in DECISION_ACTIONS if a in {"keep", *out})
+
+
 def _age_buckets(value: Any) -> tuple[int, ...]:
     if isinstance(value, str) and value.strip() in AGE_BUCKET_PRESETS:
         return AGE_BUCKET_PRESETS[value.strip()]
@@ -466,6 +496,180 @@ _SETTINGS: tuple[Setting, ...] = (
         _float_range(0.0, 1.0),
     ),
     Setting(
+        "discount_rate_overall",
+        0.00023,
+        "1/day",
+        "Ro: daily discount rate of overall stock value (thesis default 0.023 %/day).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "avg_margin",
+        2.20,
+        "currency/unit",
+        "M: average contribution margin per unit sold, the margin the space of kept excess "
+        "could earn (thesis default 2.20).",
+        _float_range(),
+    ),
+    Setting(
+        "avg_days_in_stock",
+        60.0,
+        "days",
+        "D: average days in stock of regular stock (thesis default 60).",
+        _float_range(0.0),
+    ),
+    Setting(
+        "avg_lead_time",
+        7.0,
+        "days",
+        "L: average supplier lead time (thesis default 7).",
+        _float_range(0.0),
+    ),
+    Setting(
+        "capacity_limited",
+        0,
+        "0/1",
+        "α: 1 when warehouse capacity is limited (peak season), adding the capacity opportunity "
+        "cost to keeping; ignored when capacity_units or capacity_volume is set.",
+        _zero_one,
+    ),
+    Setting(
+        "decision_actions",
+        ("keep", "return", "liquidate", "recycle", "donate", "dispose"),
+        "-",
+        "Actions the decision engine may choose (keep is always allowed).",
+        _actions,
+    ),
+    Setting(
+        "capacity_units",
+        None,
+        "units",
+        "Warehouse space left for kept excess stock, in units (a coupling constraint solved "
+        "exactly; its shadow price replaces the α term).",
+        _optional_float(0.0),
+    ),
+    Setting(
+        "capacity_volume",
+        None,
+        "litres",
+        "Warehouse space left for kept excess stock, in litres (needs a volume per unit).",
+        _optional_float(0.0),
+    ),
+    Setting(
+        "min_liquidation_lot",
+        None,
+        "units",
+        "Liquidated units in total must be 0 or at least this (a liquidator's minimum lot).",
+        _optional_float(0.0),
+    ),
+    Setting(
+        "keep_single_items",
+        False,
+        "bool",
+        "Single-item retention: keep SKUs whose whole stock is one unit.",
+        _bool,
+    ),
+    Setting(
+        "single_item_max_days",
+        None,
+        "days",
+        "With keep_single_items: retain only single items expected to sell within this many "
+        "days (365 or 182.5 in the thesis); default: all single items.",
+        _optional_float(0.0),
+    ),
+    Setting(
+        "decision_method",
+        "auto",
+        "-",
+        "Solver for coupled problems: auto (decomposition with exact reduced MILP), "
+        "decomposition, or milp (one HiGHS MILP of the whole model).",
+        _text(("auto", "decomposition", "milp")),
+    ),
+    Setting(
+        "decision_time_limit",
+        600.0,
+        "seconds",
+        "Wall-time limit of the coupled solver; the gap reached is reported.",
+        _float_range(0.1),
+    ),
+    Setting(
+        "decision_gap",
+        1e-6,
+        "share",
+        "Relative optimality gap at which the coupled solver stops.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "liquidator_policy",
+        "general",
+        "-",
+        "general (liquidation_recovery × price), specialised (liquidation_specialised_share × "
+        "price ex VAT, only for price ≥ specialised_min_price) or hybrid (the better offer).",
+        _text(("general", "specialised", "hybrid")),
+    ),
+    Setting(
+        "liquidation_specialised_share",
+        0.20,
+        "share",
+        "Specialised liquidator's price as a share of the price ex VAT (thesis 10–30 %).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "specialised_min_price",
+        12.0,
+        "currency",
+        "Specialised liquidators only buy items priced at least this (incl. VAT).",
+        _float_range(0.0),
+    ),
+    Setting(
+        "vat_rate",
+        0.21,
+        "share",
+        "VAT included in selling prices (price ex VAT = price / (1 + vat_rate)).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "liquidation_cost_per_unit",
+        0.0,
+        "currency/unit",
+        "Cl: transport and handling per unit sent to a liquidator.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "recycle_price_per_unit",
+        None,
+        "currency/unit",
+        "Pd: recycler's payment per unit; default: recycling not offered.",
+        _optional_float(),
+    ),
+    Setting(
+        "recycle_cost_per_unit",
+        0.0,
+        "currency/unit",
+        "Cd: transport per unit sent to recycling.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "donation_value_share",
+        None,
+        "share",
+        "Tax value of a donated unit as a share of its unit cost; default: donation not offered.",
+        _optional_float(0.0),
+    ),
+    Setting(
+        "donation_cost_per_unit",
+        0.0,
+        "currency/unit",
+        "Logistics per donated unit.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "disposal_cost_per_unit",
+        None,
+        "currency/unit",
+        "Cost of disposing of one unit; default: disposal not offered.",
+        _optional_float(0.0),
+    ),
+    Setting(
         "liquidation_recovery",
         0.10,
         "share",
@@ -637,9 +841,47 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path | None = None, assignments: Iterable[str] = ()) -> Config:
-    """Read a TOML config file (optional) and apply ``--set`` assignments on top."""
+#: Named bundles of settings (``--preset``), applied over the defaults and under the config file
+#: and ``--set``. ``thesis``: the reference model of Zijlmans (2025) with its default figures and
+#: its four actions (SPEC §3.5).
+PRESETS: dict[str, dict[str, Any]] = {
+    "thesis": {
+        "capital_cost_daily": 0.00014,
+        "discount_rate_excess": 0.00086,
+        "discount_rate_overall": 0.00023,
+        "avg_margin": 2.20,
+        "avg_days_in_stock": 60.0,
+        "avg_lead_time": 7.0,
+        "capacity_limited": 0,
+        "excess_threshold_days": 84,
+        "no_forecast_days": 1095,
+        "decision_actions": ("keep", "return", "liquidate", "recycle"),
+        "liquidator_policy": "general",
+    },
+}
+
+
+def load_config(
+    path: str | Path | None = None,
+    assignments: Iterable[str] = (),
+    preset: str | None = None,
+) -> Config:
+    """Read a TOML config file (optional) and apply ``--set`` assignments on top.
+
+    Priority, lowest first: defaults, ``preset`` (a name in :data:`PRESETS`), the file, ``--set``.
+    """
     values: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(
+                f"Unknown preset '{preset}'.", fix=f"use one of: {', '.join(PRESETS)}."
+            )
+        values.update(
+            {
+                name: _parse_setting(name, v, f"preset {preset}")
+                for name, v in PRESETS[preset].items()
+            }
+        )
     tables: dict[str, Path] = {}
     columns: dict[str, dict[str, str]] = {}
     source = None
