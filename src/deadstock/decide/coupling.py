@@ -53,33 +53,64 @@ def coupling_rows(problem: Problem) -> list[CouplingRow]:
                 "lot",
             )
         )
+    out.extend(location_capacity_rows(problem))
     out.extend(supplier_cap_rows(problem))
     return out
 
 
+def _members(keys: pl.Series, name: str) -> dict[str, list[int]]:
+    """Key value → row indices holding it (nulls left out)."""
+    groups = (
+        keys.to_frame(name)
+        .with_row_index("row")
+        .filter(pl.col(name).is_not_null())
+        .group_by(name, maintain_order=True)
+        .agg("row")
+    )
+    return dict(zip(groups[name].to_list(), groups["row"].to_list(), strict=True))
+
+
+def _limit(value: object) -> float | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return float(value)  # type: ignore[arg-type]
+
+
+def location_capacity_rows(problem: Problem) -> list[CouplingRow]:
+    """Kept excess per location within that location's space: units, and litres."""
+    places = problem.constraints.location_capacity
+    if places is None or places.height == 0 or problem.location is None:
+        return []
+    keep = ACTIONS.index("keep")
+    rows_of = _members(problem.location, "location")
+    volume = np.nan_to_num(problem.params["volume"], nan=0.0)
+    out: list[CouplingRow] = []
+    for rec in places.iter_rows(named=True):
+        rows = np.asarray(rows_of.get(str(rec["location"]), []), dtype=np.int64)
+        for column, per_unit in (("capacity_units", None), ("capacity_volume", volume)):
+            limit = _limit(rec.get(column))
+            if limit is None:
+                continue
+            coef = problem.units[rows] * (1.0 if per_unit is None else per_unit[rows])
+            out.append(CouplingRow(f"{column}[{rec['location']}]", keep, rows, coef, limit))
+    return out
+
+
 def supplier_cap_rows(problem: Problem) -> list[CouplingRow]:
-    """Return caps per supplier: units, and value at unit cost [currency]."""
+    """Return caps per supplier: units, and refund value (units × return_price) [currency]."""
     caps = problem.constraints.supplier_caps
     if caps is None or caps.height == 0 or problem.supplier is None:
         return []
     ret = ACTIONS.index("return")
-    members = (
-        problem.supplier.to_frame("supplier_id")
-        .with_row_index("row")
-        .filter(pl.col("supplier_id").is_not_null())
-        .group_by("supplier_id", maintain_order=True)
-        .agg("row")
-    )
-    rows_of = dict(zip(members["supplier_id"].to_list(), members["row"].to_list(), strict=True))
-    unit_cost = np.nan_to_num(problem.params["unit_cost"], nan=0.0)
+    rows_of = _members(problem.supplier, "supplier_id")
+    refund = np.nan_to_num(problem.params["return_price"], nan=0.0)
     out: list[CouplingRow] = []
     for rec in caps.iter_rows(named=True):
         rows = np.asarray(rows_of.get(str(rec["supplier_id"]), []), dtype=np.int64)
-        for column, per_unit in (("return_cap_units", None), ("return_cap_value", unit_cost)):
-            limit = rec.get(column)
-            if limit is None or (isinstance(limit, float) and np.isnan(limit)):
+        for column, per_unit in (("return_cap_units", None), ("return_cap_value", refund)):
+            limit = _limit(rec.get(column))
+            if limit is None:
                 continue
             coef = problem.units[rows] * (1.0 if per_unit is None else per_unit[rows])
-            name = f"{column}[{rec['supplier_id']}]"
-            out.append(CouplingRow(name, ret, rows, coef, float(limit)))
+            out.append(CouplingRow(f"{column}[{rec['supplier_id']}]", ret, rows, coef, limit))
     return out

@@ -58,12 +58,13 @@ class Constraints:
     """Coupling rows and per-SKU restrictions of a decision problem.
 
     capacity_units / capacity_volume: most excess units [units] / volume [litres] that may be
-    kept (the space left for excess stock); when set, the capacity's shadow price replaces the
-    α term. supplier_caps: supplier_id, return_cap_units [units], return_cap_value [currency,
-    at unit cost]. min_liquidation_lot: liquidated units in total are 0 or at least this
-    [units]. keep_skus: SKUs that must be kept. forced: SKU → action. keep_single_items: keep
-    SKUs whose whole stock (total_units) is one unit, only those with expected days in stock
-    below single_item_max_days when that is set [days].
+    kept (the space left for excess stock); when set, the capacity's shadow price replaces the α
+    term. supplier_caps: supplier_id, return_cap_units [units], return_cap_value [currency, at
+    the refund price]. location_capacity: location, capacity_units, capacity_volume — the same
+    limits per location (needs a ``location`` params column). min_liquidation_lot: liquidated
+    units in total are 0 or at least this [units]. keep_skus: SKUs that must be kept. forced:
+    SKU → action. keep_single_items: keep SKUs whose whole stock (total_units) is one unit, only
+    those with expected days in stock below single_item_max_days when that is set [days].
     """
 
     capacity_units: float | None = None
@@ -74,13 +75,16 @@ class Constraints:
     forced: Mapping[str, str] = field(default_factory=dict)
     keep_single_items: bool = False
     single_item_max_days: float | None = None
+    location_capacity: pl.DataFrame | None = None
 
     @property
     def coupled(self) -> bool:
         """True when a row links SKUs (the problem no longer separates per SKU)."""
         caps = self.supplier_caps
+        places = self.location_capacity
         return (
-            self.capacity_units is not None
+            (places is not None and places.height > 0)
+            or self.capacity_units is not None
             or self.capacity_volume is not None
             or self.min_liquidation_lot is not None
             or (caps is not None and caps.height > 0)
@@ -105,6 +109,7 @@ class Problem:
     economy: Economy
     constraints: Constraints
     supplier: pl.Series | None = None
+    location: pl.Series | None = None
 
     @property
     def n(self) -> int:
@@ -134,7 +139,12 @@ def build_problem(
     a forced action the SKU cannot take raises :class:`InfeasibleError`.
     """
     constraints = constraints or Constraints()
-    if constraints.capacity_units is not None or constraints.capacity_volume is not None:
+    places = constraints.location_capacity
+    if (
+        constraints.capacity_units is not None
+        or constraints.capacity_volume is not None
+        or (places is not None and places.height > 0)
+    ):
         economy = Economy(**{**economy.__dict__, "capacity_limited": 0.0})
     n = params.height
     arrays = {
@@ -153,6 +163,7 @@ def build_problem(
     restrict_per_sku(allowed, skus, arrays, constraints)
     matrix = np.nan_to_num(total_unit_costs(components), nan=0.0)
     supplier = params["supplier_id"].cast(pl.String) if "supplier_id" in params.columns else None
+    location = params["location"].cast(pl.String) if "location" in params.columns else None
     return Problem(
         skus=skus,
         units=np.nan_to_num(arrays["excess_units"], nan=0.0),
@@ -163,6 +174,7 @@ def build_problem(
         economy=economy,
         constraints=constraints,
         supplier=supplier,
+        location=location,
     )
 
 
