@@ -23,6 +23,7 @@ import polars as pl
 
 from deadstock import __version__, position
 from deadstock.config import Config
+from deadstock.decide.from_run import run_decisions
 from deadstock.detect.stage import detect as detect_stage
 from deadstock.detect.stage import forecast_history_days
 from deadstock.keys import sku_location_keys
@@ -41,6 +42,7 @@ STAGES = (
     "position & ageing",
     "movement metrics",
     "seasonality, forecast & classification",
+    "decisions",
 )
 
 
@@ -68,6 +70,9 @@ class RunResult:
     forecast_accuracy: pl.DataFrame | None = None
     classification: pl.DataFrame | None = None
     forecast: pl.DataFrame | None = None
+    decision_params: pl.DataFrame | None = None
+    decisions: pl.DataFrame | None = None
+    decision_summary: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
@@ -84,6 +89,8 @@ class RunResult:
             out["forecast"] = self.forecast
         if self.forecast_accuracy is not None:
             out["forecast_accuracy"] = self.forecast_accuracy
+        if self.decision_params is not None and self.decisions is not None:
+            out.update(decision_params=self.decision_params, decisions=self.decisions)
         if self.ledger_differences is not None:
             out["ledger_differences"] = self.ledger_differences
         return out
@@ -137,8 +144,12 @@ def analyse(
     timings: dict[str, float] | None = None,
     detect: bool = True,
     snapshot_date: dt.date | None = None,
+    decide: bool = True,
 ) -> RunResult:
     """Run position & ageing, movement metrics and (``detect``) the detection stage.
+
+    ``decide`` (with ``detect``): the decisions stage too — the parameter table of the excess
+    stock and its decisions (:func:`deadstock.decide.from_run.run_decisions`, SPEC §3.5).
 
     ``snapshot_date``: the date of inventory rows without an as_of (default the as-of date);
     a backtest sets it to the data's end while analysing an earlier as-of date.
@@ -210,6 +221,12 @@ def analyse(
                 tables, stock_position, layers, metrics, prepared, as_of, config
             )
 
+    decided = None
+    if detection is not None and decide:
+        with _timed(timings, STAGES[4], on_stage):
+            decided = run_decisions(detection.classification, metrics, layers, tables, config)
+        warnings.extend(decided.warnings)
+
     return RunResult(
         config=config,
         as_of=as_of,
@@ -226,6 +243,9 @@ def analyse(
         forecast_accuracy=detection.forecast_accuracy if detection else None,
         classification=detection.classification if detection else None,
         forecast=detection.forecast if detection else None,
+        decision_params=decided.params if decided else None,
+        decisions=decided.decisions if decided else None,
+        decision_summary=decided.summary if decided else None,
         warnings=warnings,
         timings=timings,
         sources=dict(validated.sources),
@@ -334,6 +354,7 @@ def build_summary(result: RunResult, top: int = 10) -> dict[str, Any]:
             if result.classification is not None
             else None
         ),
+        "decisions": result.decision_summary,
         "warnings": result.warnings,
         "timings_s": result.timings,
     }

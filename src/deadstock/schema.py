@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from deadstock.decide.costs import ACTIONS, COMPONENT_HELP, COMPONENTS
+
 
 @dataclass(frozen=True)
 class Column:
@@ -195,8 +197,69 @@ PRICES = TableSchema(
     ),
 )
 
+DECISION_PARAMS = TableSchema(
+    "decision_params",
+    "one SKU (or SKU-location) with excess stock: the input of `deadstock decide` (SPEC §3.5)",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier", True),
+        _c("location", S, "-", "Location (with it, the key is sku × location)"),
+        _c("excess_units", F, "units", "S: excess units; all take one action", True),
+        _c("price", F, "currency/unit", "Ps: regular selling price", True),
+        _c(
+            "expected_days_in_stock",
+            F,
+            "days",
+            "De: expected days until the excess sells (blank = setting no_forecast_days)",
+            True,
+        ),
+        _c("current_days_in_stock", F, "days", "Dc: days the excess has been in stock", True),
+        _c("payment_days", F, "days", "P: payment term of the excess units", True),
+        _c("financed_now", INT, "0/1", "Fc: already paid for (Dc ≥ P)", True),
+        _c("financed_future", INT, "0/1", "Ff: paid before it sells (Dc < P ≤ Dc + De)", True),
+        _c("holding_cost_per_day", F, "currency/unit/day", "Cs: holding cost", True),
+        _c("unit_cost", F, "currency/unit", "N: net net purchase price", True),
+        _c("return_eligible", INT, "0/1", "1 when a supplier takes the units back", True),
+        _c("return_price", F, "currency/unit", "Pr: refund (blank when not eligible)", True),
+        _c("return_cost", F, "currency/unit", "Cr: return transport (blank = 0)", True),
+        _c(
+            "liquidation_price",
+            F,
+            "currency/unit",
+            "Pl: liquidator's price (blank = liquidation not offered)",
+            True,
+        ),
+        _c("liquidation_cost", F, "currency/unit", "Cl: transport to the liquidator (blank = 0)"),
+        _c("recycle_price", F, "currency/unit", "Pd: recycler's payment (blank = not offered)"),
+        _c("recycle_cost", F, "currency/unit", "Cd: transport to recycling (blank = 0)"),
+        _c("donation_value", F, "currency/unit", "Tax value of a donation (blank = not offered)"),
+        _c("donation_cost", F, "currency/unit", "Logistics of a donation (blank = 0)"),
+        _c("disposal_cost", F, "currency/unit", "Cost of disposal (blank = not offered)"),
+        _c("volume", F, "litres/unit", "Storage volume of one unit (setting capacity_volume)"),
+        _c("supplier_id", S, "-", "Supplier taking returns (--suppliers return caps)"),
+        _c("total_units", F, "units", "Whole stock of the SKU (setting keep_single_items)"),
+        _c(
+            "forced_action",
+            S,
+            "keep|return|liquidate|recycle|donate|dispose",
+            "Action the SKU must take (blank = free choice)",
+        ),
+    ),
+    key=("sku", "location"),
+)
+
 INPUT_TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (PRODUCTS, INVENTORY, SALES, RECEIPTS, LEDGER, SUPPLIERS, LOCATIONS, PRICES)
+    t.name: t
+    for t in (
+        PRODUCTS,
+        INVENTORY,
+        SALES,
+        RECEIPTS,
+        LEDGER,
+        SUPPLIERS,
+        LOCATIONS,
+        PRICES,
+        DECISION_PARAMS,
+    )
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -453,8 +516,59 @@ FORECAST = TableSchema(
     key=("sku", "location"),
 )
 
+DECISIONS = TableSchema(
+    "decisions",
+    "one SKU (or SKU-location) of the decision parameters: the action and its economics",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("location", S, "-", "Location (when the parameter table has one)"),
+        _c("action", S, "|".join(ACTIONS), "Chosen action for all excess units"),
+        _c("units", F, "units", "Excess units the action applies to"),
+        _c(
+            "reason",
+            S,
+            "-",
+            "Why: keep_cheapest, <action>_beats_keep, forced, keep_list, single_item, "
+            "only_option, no_excess, capacity_bound, return_cap_bound, min_lot_bound, coupled",
+        ),
+        _c("runner_up", S, "-", "Cheapest other available action (blank = none)"),
+        _c(
+            "runner_up_gap",
+            F,
+            "currency",
+            "Cost of runner_up − cost_action (< 0 only when a restriction or coupling row "
+            "imposed the action)",
+        ),
+        _c("cost_action", F, "currency", "Cost of the chosen action (thesis cost model × units)"),
+        _c("value_vs_keep", F, "currency", "cost_keep − cost_action = npv_action − npv_keep"),
+        _c("expected_recovery", F, "currency", "Proceeds of the chosen clearing action (keep: 0)"),
+        _c(
+            "npv_keep",
+            F,
+            "currency",
+            "units × Ps/(1+Re)^De − cost_keep: discounted sale less carrying costs",
+        ),
+        _c(
+            "npv_action",
+            F,
+            "currency",
+            "units × Ps/(1+Re)^De − cost_action: proceeds − transport when clearing",
+        ),
+        _c("supplier_id", S, "-", "Supplier of a return (when the parameter table has one)"),
+        *(
+            _c(f"cost_{a}", F, "currency", f"Cost of {a} (blank = not available to the SKU)")
+            if part is None
+            else _c(f"{a}_{part}", F, "currency", f"{a}: {COMPONENT_HELP[part]}, × units")
+            for a in ACTIONS
+            for part in (None, *COMPONENTS[a])
+        ),
+    ),
+    key=("sku", "location"),
+)
+
 OUTPUT_TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (SKU_METRICS, CLASSIFICATION, FORECAST, SEASONALITY, LAYERS, REJECTS)
+    t.name: t
+    for t in (SKU_METRICS, CLASSIFICATION, FORECAST, SEASONALITY, LAYERS, REJECTS, DECISIONS)
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -104,6 +104,19 @@ def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]
         return run_pipeline(data, cfg, explicit, on_stage=on_stage)
 
 
+def _print_decisions(result: RunResult) -> None:
+    """One line on the run's decisions: the action mix and the value versus keeping all."""
+    summary = result.decision_summary
+    if not summary or not summary["sku_locations"]:
+        return
+    mix = ", ".join(f"{row['action']} {row['sku_locations']:,}" for row in summary["actions"])
+    console.print(
+        f"Decisions for {summary['sku_locations']:,} SKU-locations with excess on hand: {mix}; "
+        f"value vs keeping everything [bold]{summary['value_vs_keep']:,.0f} "
+        f"{result.config.currency}[/bold] (see decisions.csv)."
+    )
+
+
 @app.command()
 def run(
     data: Annotated[
@@ -118,7 +131,7 @@ def run(
     table: TableOption = None,
 ) -> None:
     """Analyse a folder of data: write sku_metrics, classification, seasonality, forecast_accuracy,
-    layers, rejects (CSV, Parquet) and summary.json."""
+    decision_params, decisions, layers, rejects (CSV, Parquet) and summary.json."""
     from deadstock.cli.render import render_summary, render_warnings
     from deadstock.pipeline import write_outputs
 
@@ -130,6 +143,7 @@ def run(
         _fail(exc)
     render_warnings(err_console, result.warnings)
     render_summary(console, result.summary())
+    _print_decisions(result)
     console.print(
         f"\nOutputs in [bold]{out}[/bold]: "
         + ", ".join(result.output_tables())
@@ -225,6 +239,98 @@ def validate(
 
 
 @app.command()
+def rates(
+    matrix: Annotated[
+        Path,
+        typer.Argument(
+            help="Write-down matrix (CSV, Parquet, Excel): stock_days_band, midpoint_days, "
+            "optional lower_days, then one column per age band with the write-down in %."
+        ),
+    ],
+    age_weights: Annotated[
+        Path | None,
+        typer.Option("--age-weights", help="Age distribution: two columns (age band, weight)."),
+    ] = None,
+    stock_days_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--stock-days-weights", help="Stock-days distribution: (stock-days band, weight)."
+        ),
+    ] = None,
+    cell_weights: Annotated[
+        Path | None,
+        typer.Option("--cell-weights", help="Joint weights per cell, in the matrix layout."),
+    ] = None,
+    stock: Annotated[
+        Path | None,
+        typer.Option(
+            "--stock", help="Weight the cells by a run's stock: its output folder or sku_metrics."
+        ),
+    ] = None,
+    threshold_days: Annotated[
+        float,
+        typer.Option("--threshold-days", help="Excess rows: bands starting at ≥ this (days)."),
+    ] = 84,
+    fraction: Annotated[
+        bool, typer.Option("--fraction", help="Write-downs are fractions (0.25 = 25 %), not %.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the rates as JSON.")
+    ] = None,
+) -> None:
+    """Daily discount rates Re (excess) and Ro (overall) from an inventory reserve matrix."""
+    from deadstock.decide.rates import rates_from_files
+
+    try:
+        result = rates_from_files(
+            matrix,
+            age_weights=age_weights,
+            stock_days_weights=stock_days_weights,
+            cell_weights=cell_weights,
+            stock=stock,
+            excess_threshold_days=threshold_days,
+            unit="fraction" if fraction else "pct",
+        )
+    except DeadstockError as exc:
+        _fail(exc)
+    cells = result.cells
+    ages = list(dict.fromkeys(cells["age_band"].to_list()))
+    table = Table(title="Daily rate per cell [%/day] (share of the weight)")
+    for col in ("stock-days band", "first day", "midpoint (days)", *ages, "excess"):
+        table.add_column(col, justify="left" if col == "stock-days band" else "right")
+    records = cells.rows(named=True)
+    for start in range(0, len(records), len(ages)):
+        row = records[start : start + len(ages)]
+        table.add_row(
+            row[0]["stock_days_band"],
+            f"{row[0]['lower_days']:g}",
+            f"{row[0]['midpoint_days']:g}",
+            *(f"{c['rate_daily'] * 100:.4f} ({c['weight']:.1%})" for c in row),
+            "yes" if row[0]["excess"] else "",
+        )
+    console.print(table)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
+    console.print(f"Weighting: {result.weighting}", highlight=False)
+    console.print(
+        f"Re (excess, rows {', '.join(result.excess_bands)}): {result.excess_rate * 100:.4f} %/day"
+        f" = {result.excess_rate:.6g}/day",
+        highlight=False,
+    )
+    console.print(
+        f"Ro (overall, all rows): {result.overall_rate * 100:.4f} %/day"
+        f" = {result.overall_rate:.6g}/day",
+        highlight=False,
+    )
+    console.print("For deadstock decide:", highlight=False)
+    console.print(result.set_line(), highlight=False, soft_wrap=True, markup=False)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.to_json() + "\n", encoding="utf-8")
+        console.print(f"Written: {out}", highlight=False)
+
+
+@app.command()
 def demo(
     skus: Annotated[int, typer.Option(help="Number of products to generate.")] = 2000,
     locations: Annotated[int, typer.Option(help="Number of locations.")] = 3,
@@ -254,8 +360,99 @@ def demo(
     render_warnings(err_console, result.warnings)
     render_counts(console, result.counts, result.rejects)
     render_summary(console, result.summary())
+    _print_decisions(result)
     console.print(
         f"\nOutputs in [bold]{results_dir}[/bold]. Next: deadstock run {data_dir} --out my-run"
+    )
+
+
+def _render_decide(summary: dict[str, Any], currency: str) -> None:
+    """The action mix, total cost, value versus keeping everything and the solver's proof."""
+    table = Table(title=f"Decisions for {summary['skus']:,} SKUs ({summary['units']:,.0f} units)")
+    for col in ("action", "SKUs", "units", f"cost [{currency}]", f"recovery [{currency}]"):
+        table.add_column(col, justify="left" if col == "action" else "right")
+    for action, row in summary["actions"].items():
+        table.add_row(
+            action,
+            f"{row['skus']:,}",
+            f"{row['units']:,.0f}",
+            f"{row['cost']:,.2f}",
+            f"{row['expected_recovery']:,.2f}",
+        )
+    console.print(table)
+    solver = summary["solver"]
+    console.print(
+        f"Total cost [bold]{summary['total_cost']:,.2f} {currency}[/bold]; keeping everything "
+        f"{summary['keep_everything_cost']:,.2f}; value vs keep-everything "
+        f"[bold]{summary['value_vs_keep']:,.2f} {currency}[/bold]. Solver: {solver['method']} "
+        f"({solver['status']}, gap {solver['gap']:.2e})."
+    )
+
+
+@app.command()
+def decide(
+    params: Annotated[
+        Path,
+        typer.Argument(
+            help="Per-SKU parameter table (CSV, Parquet or Excel); columns: table "
+            "decision_params in docs/nomenclature.md."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "deadstock-decisions"
+    ),
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Named settings bundle, e.g. thesis.")
+    ] = None,
+    suppliers: Annotated[
+        Path | None,
+        typer.Option(
+            "--suppliers", help="Return caps: supplier_id, return_cap_units, return_cap_value."
+        ),
+    ] = None,
+    keep_list: Annotated[
+        Path | None, typer.Option("--keep-list", help="File with a sku column: SKUs to keep.")
+    ] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="Decisions file format: csv, parquet or both.")
+    ] = "both",
+) -> None:
+    """Decide keep / return / liquidate / recycle / donate / dispose per SKU from a parameter
+    table (SPEC §3.5): write decisions (.csv, .parquet) and summary.json."""
+    from rich.markup import escape
+
+    from deadstock.decide.engine import constraints_from_config, decide_table, write_decisions
+    from deadstock.decide.params import load_decision_inputs
+    from deadstock.decide.problem import InfeasibleError
+
+    formats = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet")}
+    try:
+        if format_ not in formats:
+            raise ConfigError(
+                f"--format must be csv, parquet or both. Got {format_!r}.",
+                fix="e.g. --format csv",
+            )
+        cfg = load_config(config, set_ or [], preset=preset)
+        inputs = load_decision_inputs(params, cfg, suppliers, keep_list)
+        constraints = constraints_from_config(cfg, inputs.supplier_caps, inputs.keep_skus)
+        result = decide_table(inputs.params, cfg, constraints, notes=inputs.notes)
+        write_decisions(result, out, formats[format_])
+    except InfeasibleError as exc:
+        err_console.print(
+            f"[bold red]infeasible:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from None
+    except DeadstockError as exc:
+        _fail(exc)
+    for note in inputs.notes:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {escape(note.message)}", highlight=False, soft_wrap=True
+        )
+    _render_decide(result.summary, cfg.currency)
+    console.print(
+        f"\nOutputs in [bold]{out}[/bold]: decisions ({', '.join(formats[format_])}), summary.json"
     )
 
 

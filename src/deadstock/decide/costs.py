@@ -86,16 +86,20 @@ def discount_factor(days: FloatArray, daily_rate: float) -> FloatArray:
 def discounted_day_count(first: FloatArray, last: FloatArray, daily_rate: float) -> FloatArray:
     """Σ_{d=first..last} 1/(1+r)^d over whole days, 0 where first > last [days].
 
-    Closed form (q^first − q^(last+1)) / (1 − q) with q = 1/(1+r); last − first + 1 when r = 0.
-    ``first`` and ``last`` must be whole numbers (the caller floors or ceils).
+    Closed form q^first · (1 − q^n) / (1 − q) with q = 1/(1+r) and n = last − first + 1,
+    evaluated with log1p/expm1 so that tiny rates neither cancel nor divide 0 by 0; n when
+    r < 1e-300 (the sum differs from n by less than r · n · last). ``first`` and ``last`` must
+    be whole numbers (the caller floors or ceils).
     """
     first = np.asarray(first, dtype=np.float64)
     last = np.asarray(last, dtype=np.float64)
-    if daily_rate == 0.0:
-        out = last - first + 1.0
+    count = last - first + 1.0
+    if daily_rate < 1e-300:
+        out = count
     else:
-        q = 1.0 / (1.0 + daily_rate)
-        out = (np.power(q, first) - np.power(q, last + 1.0)) / (1.0 - q)
+        log_q = -np.log1p(daily_rate)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.exp(first * log_q) * np.expm1(count * log_q) / np.expm1(log_q)
     return np.where(first > last, 0.0, out)
 
 

@@ -116,6 +116,7 @@ def backtest(
             dataclasses.replace(validated, as_of=as_of, warnings=[]),
             cfg,
             snapshot_date=data_end,
+            decide=False,
         )
         classification = result.classification
         assert classification is not None
