@@ -47,6 +47,8 @@ WORKING_SET = 40_000
 #: Problems with at most this many open SKUs go to the LP whole (no sampling, no sifting).
 DIRECT_LP = 60_000
 _INF = float("inf")
+#: Sifting stops when the LP's primal value and the Lagrangian bound agree to this (relative).
+LP_TOLERANCE = 1e-9
 
 
 @contextlib.contextmanager
@@ -281,18 +283,16 @@ def lp_relaxation(
     sample = np.sort(rng.choice(open_skus, size=WORKING_SET, replace=False))
     estimate = _solve_lp(opts, sample, limit * share, deadline - time.monotonic())
     dual = estimate.dual if estimate is not None else np.zeros(opts.m)
-    best, spread = _first_and_second(opts.reduced(dual, open_skus))
+    dual = coordinate_ascent(opts, open_skus, limit, dual)
+    rc = opts.reduced(dual, open_skus)
+    best, spread = _first_and_second(rc)
     working = np.zeros(len(open_skus), dtype=bool)
     working[np.argsort(spread, kind="stable")[:WORKING_SET]] = True
     rows = np.arange(len(open_skus))
     while True:
         rest = np.flatnonzero(~working)
-        lp = _solve_lp(
-            opts,
-            open_skus[working],
-            limit - opts.used(open_skus[rest], best[rest]),
-            deadline - time.monotonic(),
-        )
+        fixed_use = opts.used(open_skus[rest], best[rest])
+        lp = _solve_lp(opts, open_skus[working], limit - fixed_use, deadline - time.monotonic())
         if lp is None:
             # The fixed SKUs leave the working set no room: open the closest of them.
             if rest.size == 0:
@@ -302,11 +302,75 @@ def lp_relaxation(
         rc = opts.reduced(lp.dual, open_skus)
         new_best, spread = _first_and_second(rc)
         current = rc[rows, best]
-        moved = ~working & (current > rc[rows, new_best] + 1e-9 * (1.0 + np.abs(current)))
-        if not moved.any() or time.monotonic() > deadline:
+        violation = np.where(~working, current - rc[rows, new_best], 0.0)
+        moved = violation > 1e-9 * (1.0 + np.abs(current))
+        # Primal LP value (working-set LP + the fixed SKUs) against the Lagrangian bound.
+        primal = lp.objective + float(opts.cost[open_skus[rest], best[rest]].sum())
+        dual_value = float(rc[rows, new_best].sum() - lp.dual @ limit)
+        done = (primal - dual_value) <= LP_TOLERANCE * max(abs(primal), 1.0)
+        if not moved.any() or done or time.monotonic() > deadline:
             return lp, open_skus[working], best[~working]
-        working |= moved
-        best = np.where(moved, new_best, best)
+        # Sifting: the most violated fixed SKUs join the working set.
+        join = np.flatnonzero(moved)
+        if join.size > WORKING_SET:
+            join = join[np.argsort(-violation[join], kind="stable")[:WORKING_SET]]
+        working[join] = True
+        best[join] = new_best[join]
+
+
+def coordinate_ascent(
+    opts: Options, skus: IntArray, limit: FloatArray, dual: FloatArray, rounds: int = 4
+) -> FloatArray:
+    """Improve λ by exact maximisation of the Lagrangian along one row at a time.
+
+    Along row r, a SKU uses the row while λ_r < t_g = (best option off the row − best option on
+    it, both without the row's price) / its use a_g; the maximising λ_r is the t_g at which the
+    cumulative use, largest t first, passes the row's limit (0 when everything fits). Rows with
+    negative coefficients (a ≥ lot) keep their value. A warm start for sifting: any λ ≥ 0 gives
+    a valid bound, so exactness does not rest on it.
+    """
+    dual = dual.copy()
+    rounds_of_row: list[tuple[int, IntArray, FloatArray]] = []
+    width = opts.cost.shape[1]
+    by_column = [None if u is None else u[skus].tocsc() for u in opts.usage]
+    priced = opts.reduced(dual, skus)  # c + A·λ, kept current as λ moves
+    base = opts.cost[skus]
+    for r in range(opts.m):
+        parts = [c.indices[c.indptr[r] : c.indptr[r + 1]] for c in by_column if c is not None]
+        rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        if rows.size == 0:
+            continue
+        a = np.zeros((rows.size, width))
+        for k, c in enumerate(by_column):
+            if c is None:
+                continue
+            idx = c.indices[c.indptr[r] : c.indptr[r + 1]]
+            a[np.searchsorted(rows, idx), k] = c.data[c.indptr[r] : c.indptr[r + 1]]
+        if (a < 0).any():
+            continue
+        rounds_of_row.append((r, rows, a))
+    for _ in range(rounds):
+        for r, rows, a in rounds_of_row:
+            rc_without = priced[rows] - a * dual[r]
+            on = np.where(a > 0, rc_without, _INF)
+            off = np.where(a > 0, _INF, rc_without).min(axis=1)
+            k_on = np.argmin(on, axis=1)
+            pick = np.arange(rows.size)
+            a_on = a[pick, k_on]
+            on_cost = on[pick, k_on]
+            uses = np.isfinite(on_cost)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = np.where(np.isfinite(off), (off - on_cost) / a_on, _INF)[uses]
+            order = np.argsort(-t, kind="stable")
+            cumulative = np.cumsum(a_on[uses][order])
+            over = np.flatnonzero(cumulative > limit[r] + 1e-9 * max(1.0, abs(limit[r])))
+            new = 0.0
+            if over.size:
+                value = t[order][over[0]]
+                new = max(float(value), 0.0) if np.isfinite(value) else float(dual[r])
+            priced[rows] = np.where(np.isfinite(base[rows]), rc_without + a * new, _INF)
+            dual[r] = new
+    return dual
 
 
 def _infeasible_message(opts: Options, limit: FloatArray, skus: IntArray) -> str:
@@ -476,11 +540,15 @@ def _polish(
     order = np.sort(spread[np.isfinite(spread)])
     rows = np.arange(len(option))
     status = "gap_limit"
-    target = FIRST_OPEN
+    full = upper - lagrange  # options further than this are in no plan cheaper than ``upper``
+    within = int(np.searchsorted(order, full, side="right"))
+    target = FIRST_OPEN if within > 4 * FIRST_OPEN else max(within, 1)
     while True:
         if order.size == 0:
             break
         s = float(order[min(target, order.size) - 1])
+        if target >= within:
+            s = max(s, full)
         keep = finite & (d <= s + 1e-9 * (1.0 + abs(lagrange)))
         survivors = keep.sum(axis=1)
         loose = np.flatnonzero(survivors > 1)
@@ -494,7 +562,7 @@ def _polish(
             opts.limit,
             opts.names,
         )
-        widest = target >= order.size
+        widest = target >= order.size or s >= full
         allowance = gap_target * max(abs(upper) if np.isfinite(upper) else abs(lagrange), 1.0)
         milp = _solve_lp(
             reduced, np.arange(loose.size), limit, deadline - time.monotonic(), True, allowance / 2
