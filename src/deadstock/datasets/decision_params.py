@@ -24,10 +24,11 @@ def generate_params(n: int, suppliers: int = 50, seed: int = 0) -> pl.DataFrame:
     now = current >= payment
     future = ~now & (payment <= current + expected)
     eligible = rng.random(n) < 0.6
+    excess = rng.integers(1, 200, n).astype(np.float64)
     return pl.DataFrame(
         {
             "sku": [f"S{i:07d}" for i in range(n)],
-            "excess_units": rng.integers(1, 200, n).astype(np.float64),
+            "excess_units": excess,
             "price": price,
             "expected_days_in_stock": expected,
             "current_days_in_stock": current,
@@ -47,7 +48,7 @@ def generate_params(n: int, suppliers: int = 50, seed: int = 0) -> pl.DataFrame:
             "recycle_cost": np.round(rng.uniform(0.0, 0.3, n), 2),
             "volume": np.round(rng.lognormal(0.5, 0.7, n), 3),
             "supplier_id": [f"V{int(k):03d}" for k in rng.integers(0, suppliers, n)],
-            "total_units": rng.integers(1, 400, n).astype(np.float64),
+            "total_units": excess + rng.integers(0, 200, n),
         },
         strict=False,
     ).with_columns(pl.col("return_price", "return_cost").fill_nan(None))

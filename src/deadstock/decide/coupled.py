@@ -703,7 +703,7 @@ def direct_milp(
     lp.a_matrix_.value_ = matrix.data
     lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
     h = _highs(time_limit)
-    h.setOptionValue("mip_rel_gap", min(gap_target, 1e-9))
+    h.setOptionValue("mip_rel_gap", float(gap_target))
     h.passModel(lp)
     h.run()
     sol = h.getSolution()
