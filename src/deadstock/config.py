@@ -555,6 +555,14 @@ _SETTINGS: tuple[Setting, ...] = (
         _optional_float(0.0),
     ),
     Setting(
+        "use_location_capacity",
+        False,
+        "bool",
+        "In a run, keep kept excess within each location's capacity_units / capacity_volume "
+        "(locations table) less the stock that is not excess.",
+        _bool,
+    ),
+    Setting(
         "min_liquidation_lot",
         None,
         "units",

@@ -19,6 +19,7 @@ joins, sorts and sums over runs of sorted rows; no per-SKU Python.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -738,12 +739,70 @@ def run_decisions(
     constraints = constraints_from_config(
         config, supplier_caps=supplier_caps(tables.get("suppliers"), priced)
     )
+    if config.use_location_capacity and tables.get("locations") is not None:
+        constraints = dataclasses.replace(
+            constraints,
+            location_capacity=excess_room(tables["locations"], classification, priced),
+        )
     result = decide_table(priced, config, constraints)
     decisions = result.decisions
     if "location" not in decisions.columns:
         decisions = decisions.insert_column(1, priced["location"])
     summary = decisions_summary(priced, decisions, result.summary, left_out)
     return RunDecisions(params, decisions, summary, warnings)
+
+
+def excess_room(
+    locations: pl.DataFrame, classification: pl.DataFrame, params: pl.DataFrame
+) -> pl.DataFrame:
+    """Space per location left for kept excess: capacity − the stock not being decided.
+
+    capacity_units − (on-hand units − decided excess units) [units], and the same in litres
+    with each SKU's volume [litres/unit] (SKUs without a volume count 0 litres). Negative room
+    is kept as is: the decided SKUs then cannot all be kept, and a location whose other stock
+    already overfills it makes the problem infeasible (reported by the solver).
+    """
+    volume = (
+        params.group_by("sku").agg(pl.col("volume").drop_nulls().first())
+        if "volume" in params.columns
+        else pl.DataFrame(schema={"sku": pl.String, "volume": pl.Float64})
+    )
+    stock = (
+        classification.select("sku", "location", pl.col("on_hand").clip(lower_bound=0.0))
+        .join(volume, on="sku", how="left")
+        .group_by("location")
+        .agg(
+            pl.col("on_hand").sum().alias("stock_units"),
+            (pl.col("on_hand") * pl.col("volume").fill_null(0.0)).sum().alias("stock_litres"),
+        )
+    )
+    decided = params.group_by("location").agg(
+        pl.col("excess_units").sum().alias("excess_units"),
+        (pl.col("excess_units") * pl.col("volume").fill_null(0.0)).sum().alias("excess_litres")
+        if "volume" in params.columns
+        else pl.lit(0.0).alias("excess_litres"),
+    )
+    columns = set(locations.columns)
+    capacity = [
+        pl.col(name) if name in columns else pl.lit(None, pl.Float64).alias(name)
+        for name in ("capacity_units", "capacity_volume")
+    ]
+    filled = ["stock_units", "stock_litres", "excess_units", "excess_litres"]
+    return (
+        locations.select("location", *capacity)
+        .join(stock, on="location", how="left")
+        .join(decided, on="location", how="left")
+        .with_columns(pl.col(filled).fill_null(0.0))
+        .select(
+            "location",
+            (pl.col("capacity_units") - (pl.col("stock_units") - pl.col("excess_units"))).alias(
+                "capacity_units"
+            ),
+            (pl.col("capacity_volume") - (pl.col("stock_litres") - pl.col("excess_litres"))).alias(
+                "capacity_volume"
+            ),
+        )
+    )
 
 
 def decisions_summary(
