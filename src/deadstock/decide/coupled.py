@@ -41,6 +41,12 @@ from deadstock.decide.costs import ACTIONS, FloatArray
 from deadstock.decide.coupling import CouplingRow, coupling_rows
 from deadstock.decide.problem import InfeasibleError, IntArray, Problem, plan_costs
 from deadstock.decide.solve import Solution
+from deadstock.errors import DeadstockError
+
+
+class SolverLimitError(DeadstockError):
+    """The solver hit its time limit before it had any plan to report."""
+
 
 #: Working-set size of the sifting LP and the sample size of the dual estimate [SKUs].
 WORKING_SET = 40_000
@@ -232,8 +238,17 @@ def _solve_lp(
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
-    if status == "Infeasible" or not sol.value_valid:
+    if status == "Infeasible":
         return None
+    if not sol.value_valid:
+        if integer:
+            # Time limit before any plan: no incumbent, but HiGHS' bound still holds.
+            bound = float(h.getInfo().mip_dual_bound)
+            return _LP(np.full(sub.shape, np.nan), np.array([bound]), _INF)
+        raise SolverLimitError(
+            f"The decision solver stopped ({status}) before the LP relaxation was solved.",
+            fix="raise decision_time_limit.",
+        )
     x = np.zeros(sub.shape)
     x[var_sku, var_k] = np.asarray(sol.col_value)
     dual = np.zeros(opts.m)
@@ -471,7 +486,11 @@ def _decompose(
     closed = np.flatnonzero(count == 1)
     option = np.argmax(finite, axis=1).astype(np.int64)  # the single option of closed SKUs
     limit = opts.limit - opts.used(closed, option[closed])
-    if np.any(limit < -1e-9 * np.maximum(1.0, np.abs(opts.limit))):
+    signed = np.zeros(opts.m, dtype=bool)  # rows with negative coefficients (a ≥ lot row)
+    for use in opts.usage:
+        if use is not None:
+            signed |= np.asarray((use < 0).sum(axis=0)).ravel() > 0
+    if np.any((limit < -1e-9 * np.maximum(1.0, np.abs(opts.limit))) & ~signed):
         raise InfeasibleError(_infeasible_message(opts, opts.limit, np.arange(n)))
     dual = np.zeros(opts.m)
     if open_skus.size:
@@ -570,7 +589,7 @@ def _polish(
         cut = _INF if widest else lagrange + s
         if milp is not None:
             fixed_cost = float(opts.cost[fixed, fixed_option].sum())
-            if fixed_cost + milp.objective < upper:
+            if np.isfinite(milp.objective) and fixed_cost + milp.objective < upper:
                 option = option.copy()
                 option[fixed] = fixed_option
                 option[loose] = np.argmax(milp.value, axis=1)
@@ -617,7 +636,7 @@ def solve_coupled(
     if not results:
         raise InfeasibleError(errors[0])
     best = min(results, key=lambda b: b.objective)
-    bound = min(b.bound for b in results) if len(results) == len(branches) else best.bound
+    bound = min(b.bound for b in results)  # an infeasible branch holds no cheaper plan
     bound = min(bound, best.objective)
     shadow = {}
     for r, value in zip(rows if not lots else [*plain, *lots], best.dual, strict=False):
