@@ -67,7 +67,16 @@ def test_happy_path_outputs_and_settings(tmp_path: Path) -> None:
     params = tmp_path / "p.csv"
     params.write_text(f"{HEADER}\n{GOOD}\nB,5,10,,10,30,0,1,0.005,5,1,4.5,0.5,1\n")
     out = tmp_path / "out"
-    result = decide(str(params), "--out", str(out), "--preset", "thesis", "--set", "avg_margin=3.5")
+    result = decide(
+        str(params),
+        "--out",
+        str(out),
+        "--preset",
+        "thesis",
+        "--set",
+        "avg_margin=3.5",
+        "--no-analysis",
+    )
     assert result.exit_code == 0, result.output
     assert "Decisions for 2 SKUs" in result.output and "value vs keep-everything" in result.output
     assert {p.name for p in out.iterdir()} == {"decisions.csv", "decisions.parquet", "summary.json"}
@@ -80,7 +89,8 @@ def test_happy_path_outputs_and_settings(tmp_path: Path) -> None:
     assert summary["warnings"] == {"expected_days_defaulted": 1}
     assert summary["solver"]["gap"] == 0.0
     only_csv = tmp_path / "csv"
-    assert decide(str(params), "--out", str(only_csv), "--format", "csv").exit_code == 0
+    written = decide(str(params), "--out", str(only_csv), "--format", "csv", "--no-analysis")
+    assert written.exit_code == 0
     assert {p.name for p in only_csv.iterdir()} == {"decisions.csv", "summary.json"}
 
 
@@ -332,6 +342,7 @@ def test_cli_matches_a_plain_python_oracle_on_extreme_values(
     schema = {k: (pl.String if k == "sku" else pl.Float64) for k in rows[0]}
     pl.DataFrame(rows, schema=schema).write_csv(folder / "params.csv")
     args = [str(folder / "params.csv"), "--out", str(folder / "out"), "--preset", "thesis"]
+    args.append("--no-analysis")
     for name, value in economy.items():
         args += ["--set", f"{name}={value!r}"]
     result = decide(*args)

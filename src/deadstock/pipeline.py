@@ -23,6 +23,12 @@ import polars as pl
 
 from deadstock import __version__, position
 from deadstock.config import Config
+from deadstock.decide.analysis import (
+    ANALYSIS_FILES,
+    DecisionAnalysis,
+    analyse_run_decisions,
+    write_analysis,
+)
 from deadstock.decide.from_run import run_decisions
 from deadstock.detect.stage import detect as detect_stage
 from deadstock.detect.stage import forecast_history_days
@@ -43,6 +49,7 @@ STAGES = (
     "movement metrics",
     "seasonality, forecast & classification",
     "decisions",
+    "decision analysis",
 )
 
 
@@ -73,6 +80,7 @@ class RunResult:
     decision_params: pl.DataFrame | None = None
     decisions: pl.DataFrame | None = None
     decision_summary: dict[str, Any] | None = None
+    decision_analysis: DecisionAnalysis | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
@@ -115,16 +123,24 @@ def run_pipeline(
     explicit: Mapping[str, Path] | None = None,
     on_stage: StageCallback | None = None,
     detect: bool = True,
+    decision_analysis: bool = True,
 ) -> RunResult:
     """Read, validate and analyse the files in ``data`` (and/or ``explicit`` table paths).
 
     ``detect=False`` stops after the movement metrics (no seasonality, forecast or
-    classification).
+    classification); ``decision_analysis=False`` skips the analysis of the decisions.
     """
     timings: dict[str, float] = {}
     with _timed(timings, STAGES[0], on_stage):
         validated = load_inputs(data, config, explicit)
-    return analyse(validated, config, on_stage=on_stage, timings=timings, detect=detect)
+    return analyse(
+        validated,
+        config,
+        on_stage=on_stage,
+        timings=timings,
+        detect=detect,
+        decision_analysis=decision_analysis,
+    )
 
 
 def _earliest_date(tables: Mapping[str, pl.DataFrame]) -> dt.date | None:
@@ -145,11 +161,14 @@ def analyse(
     detect: bool = True,
     snapshot_date: dt.date | None = None,
     decide: bool = True,
+    decision_analysis: bool = True,
 ) -> RunResult:
     """Run position & ageing, movement metrics and (``detect``) the detection stage.
 
     ``decide`` (with ``detect``): the decisions stage too — the parameter table of the excess
-    stock and its decisions (:func:`deadstock.decide.from_run.run_decisions`, SPEC §3.5).
+    stock and its decisions (:func:`deadstock.decide.from_run.run_decisions`, SPEC §3.5);
+    ``decision_analysis`` (with ``decide``): their analysis, whose block joins the decisions
+    summary (:func:`deadstock.decide.analysis.analyse_run_decisions`).
 
     ``snapshot_date``: the date of inventory rows without an as_of (default the as-of date);
     a backtest sets it to the data's end while analysing an earlier as-of date.
@@ -227,6 +246,19 @@ def analyse(
             decided = run_decisions(detection.classification, metrics, layers, tables, config)
         warnings.extend(decided.warnings)
 
+    analysis = None
+    if decided is not None and detection is not None and decision_analysis:
+        with _timed(timings, STAGES[5], on_stage):
+            analysis = analyse_run_decisions(
+                decided.params,
+                decided.decisions,
+                decided.summary.get("solver", {}),
+                tables,
+                config,
+                classification=detection.classification,
+            )
+        decided.summary["analysis"] = analysis.summary
+
     return RunResult(
         config=config,
         as_of=as_of,
@@ -246,6 +278,7 @@ def analyse(
         decision_params=decided.params if decided else None,
         decisions=decided.decisions if decided else None,
         decision_summary=decided.summary if decided else None,
+        decision_analysis=analysis,
         warnings=warnings,
         timings=timings,
         sources=dict(validated.sources),
@@ -442,7 +475,8 @@ def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
 
     Everything is written to a temporary folder next to ``out_dir`` first; only when all files
     are complete do they replace the folder's previous run outputs, so a failed or interrupted run
-    leaves either the old results or the new ones, never a mix.
+    leaves either the old results or the new ones, never a mix. The decision analysis (tables
+    and charts, :func:`deadstock.decide.analysis.write_analysis`) moves in with them.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -453,12 +487,18 @@ def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
             frame.write_parquet(staging / f"{name}.parquet")
             _csv_safe(frame).write_csv(staging / f"{name}.csv")
             written[name] = out_dir / f"{name}.parquet"
+        if result.decision_analysis is not None:
+            for name, path in write_analysis(result.decision_analysis, staging).items():
+                written[name] = out_dir / path.name
         summary = result.summary()
         (staging / "summary.json").write_text(
             json.dumps(summary, indent=2, default=_json_default), encoding="utf-8"
         )
         written["summary"] = out_dir / "summary.json"
         out_dir.mkdir(exist_ok=True)
+        for stale in ANALYSIS_FILES:  # an older run's analysis, not rewritten by this one
+            if not (staging / stale).exists():
+                (out_dir / stale).unlink(missing_ok=True)
         for item in staging.iterdir():
             item.replace(out_dir / item.name)
     finally:

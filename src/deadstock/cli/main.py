@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,7 @@ err_console = _console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML config file ([settings], [tables], [columns])."),
+    typer.Option("--config", "-c", help=r"TOML config file (\[settings], \[tables], \[columns])."),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -60,7 +61,7 @@ AsOfOption = Annotated[
 
 def _fail(exc: DeadstockError) -> None:
     err_console.print(
-        f"[bold red]error:[/bold red] {exc.one_line()}", highlight=False, soft_wrap=True
+        f"[bold red]error:[/bold red] {escape(exc.one_line())}", highlight=False, soft_wrap=True
     )
     raise typer.Exit(exc.exit_code)
 
@@ -85,7 +86,9 @@ def _explicit(tables: list[str] | None) -> dict[str, Path]:
     return out
 
 
-def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]) -> RunResult:
+def _run_with_progress(
+    data: Path | None, cfg: Config, explicit: dict[str, Path], decision_analysis: bool = True
+) -> RunResult:
     from deadstock.pipeline import STAGES, run_pipeline
 
     with Progress(
@@ -101,7 +104,9 @@ def _run_with_progress(data: Path | None, cfg: Config, explicit: dict[str, Path]
         def on_stage(name: str) -> None:
             progress.update(task, description=name, completed=STAGES.index(name))
 
-        return run_pipeline(data, cfg, explicit, on_stage=on_stage)
+        return run_pipeline(
+            data, cfg, explicit, on_stage=on_stage, decision_analysis=decision_analysis
+        )
 
 
 def _print_decisions(result: RunResult) -> None:
@@ -115,6 +120,8 @@ def _print_decisions(result: RunResult) -> None:
         f"value vs keeping everything [bold]{summary['value_vs_keep']:,.0f} "
         f"{result.config.currency}[/bold] (see decisions.csv)."
     )
+    if "analysis" in summary:
+        _render_analysis(summary["analysis"], result.config.currency)
 
 
 @app.command()
@@ -129,15 +136,24 @@ def run(
     config: ConfigOption = None,
     set_: SetOption = None,
     table: TableOption = None,
+    analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analysis/--no-analysis",
+            help="Also analyse the decisions: threshold rules, sensitivity, scenarios, benefit "
+            "vs keep-all and the cascade, decision map and tornado charts.",
+        ),
+    ] = True,
 ) -> None:
     """Analyse a folder of data: write sku_metrics, classification, seasonality, forecast_accuracy,
-    decision_params, decisions, layers, rejects (CSV, Parquet) and summary.json."""
+    decision_params, decisions, layers, rejects (CSV, Parquet), summary.json and the decision
+    analysis (CSV tables, PNG charts)."""
     from deadstock.cli.render import render_summary, render_warnings
     from deadstock.pipeline import write_outputs
 
     try:
         cfg = _config(config, set_, as_of)
-        result = _run_with_progress(data, cfg, _explicit(table))
+        result = _run_with_progress(data, cfg, _explicit(table), decision_analysis=analysis)
         write_outputs(result, out)
     except DeadstockError as exc:
         _fail(exc)
@@ -148,6 +164,11 @@ def run(
         f"\nOutputs in [bold]{out}[/bold]: "
         + ", ".join(result.output_tables())
         + " (.csv, .parquet), summary.json"
+        + (
+            "".join(f", {name}" for name in result.decision_analysis.files)
+            if result.decision_analysis is not None
+            else ""
+        )
     )
 
 
@@ -389,6 +410,44 @@ def _render_decide(summary: dict[str, Any], currency: str) -> None:
     )
 
 
+def _render_analysis(block: dict[str, Any], currency: str) -> None:
+    """The decision analysis in a few lines: rules and their loss, the most sensitive settings,
+    the benefit versus each practice, and what was sampled or skipped."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2%}"
+
+    def money(value: float | None, digits: int = 0) -> str:
+        return "n/a" if value is None else f"{value:,.{digits}f}"
+
+    rules = block["rules"]
+    lines = [
+        f"Threshold rules (loss vs the optimum {money(rules['loss'], 2)} {currency} = "
+        f"{pct(rules['loss_pct'])}; same action for {pct(rules['agreement'])} of SKUs"
+        + ("" if rules["feasible"] else "; the rule plan breaks a constraint")
+        + "):",
+        *(f"  {rule}" for rule in rules["rules"]),
+    ]
+    top = block["sensitivity"]["top"]
+    if top:
+        lines.append("Most sensitive (total cost at −100 % … +100 %):")
+        lines += [
+            f"  {row['setting']}: {money(row['low'])} … {money(row['high'])} {currency} "
+            f"(swing {money(row['swing'])} = {pct(row['swing_pct'])} of the base)"
+            for row in top
+        ]
+    for label, row in block["practices"].items():
+        lines.append(
+            f"Benefit vs {label}: {money(row['benefit'], 2)} {currency} "
+            f"({pct(row['benefit_pct'])} of its cost)"
+            + ("" if row["practice_feasible"] else "; that practice breaks a constraint")
+        )
+    console.print("\nDecision analysis", style="bold", highlight=False)
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+    for note in block["notes"]:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def decide(
     params: Annotated[
@@ -418,11 +477,34 @@ def decide(
     format_: Annotated[
         str, typer.Option("--format", help="Decisions file format: csv, parquet or both.")
     ] = "both",
+    analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analysis/--no-analysis",
+            help="Also write the decision analysis: threshold rules, sensitivity, scenarios, "
+            "benefit vs practice, decision map and tornado charts.",
+        ),
+    ] = True,
+    practice: Annotated[
+        str,
+        typer.Option(
+            "--practice",
+            help="Current practice to compare with: keep_all, cascade, or shares of the SKUs "
+            "per action such as keep=0.7,liquidate=0.3.",
+        ),
+    ] = "keep_all",
+    sensitivity_steps: Annotated[
+        int,
+        typer.Option(
+            "--sensitivity-steps",
+            help="Sensitivity steps on each side of a setting's value (4: −100, −75, …, +100 %).",
+        ),
+    ] = 4,
 ) -> None:
     """Decide keep / return / liquidate / recycle / donate / dispose per SKU from a parameter
-    table (SPEC §3.5): write decisions (.csv, .parquet) and summary.json."""
-    from rich.markup import escape
-
+    table (SPEC §3.5): write decisions (.csv, .parquet), summary.json and the decision analysis
+    (rules, sensitivity, scenarios, benefit vs practice: CSV; decision map, tornado: PNG)."""
+    from deadstock.decide import analysis as decision_analysis
     from deadstock.decide.engine import constraints_from_config, decide_table, write_decisions
     from deadstock.decide.params import load_decision_inputs
     from deadstock.decide.problem import InfeasibleError
@@ -434,11 +516,27 @@ def decide(
                 f"--format must be csv, parquet or both. Got {format_!r}.",
                 fix="e.g. --format csv",
             )
+        current = decision_analysis.parse_practice(practice)
+        steps = decision_analysis.sensitivity_steps(sensitivity_steps)
         cfg = load_config(config, set_ or [], preset=preset)
         inputs = load_decision_inputs(params, cfg, suppliers, keep_list)
         constraints = constraints_from_config(cfg, inputs.supplier_caps, inputs.keep_skus)
         result = decide_table(inputs.params, cfg, constraints, notes=inputs.notes)
-        write_decisions(result, out, formats[format_])
+        found = None
+        if analysis:
+            found = decision_analysis.analyse_decisions(
+                result.problem, result.solution, inputs.params, cfg, practice=current, steps=steps
+            )
+            result.summary["analysis"] = found.summary
+        write_decisions(
+            result,
+            out,
+            formats[format_],
+            extra=(lambda staging: decision_analysis.write_analysis(found, staging))
+            if found is not None
+            else None,
+            replaces=decision_analysis.ANALYSIS_FILES,
+        )
     except InfeasibleError as exc:
         err_console.print(
             f"[bold red]infeasible:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
@@ -451,15 +549,18 @@ def decide(
             f"[yellow]warning:[/yellow] {escape(note.message)}", highlight=False, soft_wrap=True
         )
     _render_decide(result.summary, cfg.currency)
+    if found is not None:
+        _render_analysis(found.summary, cfg.currency)
     console.print(
         f"\nOutputs in [bold]{out}[/bold]: decisions ({', '.join(formats[format_])}), summary.json"
+        + ("".join(f", {name}" for name in found.files) if found is not None else "")
     )
 
 
 @app.command()
 def settings() -> None:
     """List every setting with its default, unit and meaning."""
-    table = Table(title="Settings (config [settings] or --set name=value)")
+    table = Table(title=r"Settings (config \[settings] or --set name=value)")
     for col in ("name", "default", "unit", "meaning"):
         table.add_column(col, overflow="fold")
     for s in SETTINGS.values():

@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -44,7 +45,7 @@ def render_counts(console: Console, counts: pl.DataFrame, rejects: pl.DataFrame)
 
 def render_warnings(console: Console, warnings: list[str]) -> None:
     for line in warnings:
-        console.print(f"[yellow]warning:[/yellow] {line}")
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
 
 
 def render_summary(console: Console, summary: dict[str, Any]) -> None:

@@ -132,6 +132,8 @@ def keep_components(params: Mapping[str, FloatArray], economy: Economy) -> dict[
         / (economy.avg_days_in_stock + economy.avg_lead_time)
         * economy.avg_margin
         * (1.0 + economy.discount_rate_overall) ** -economy.avg_days_in_stock
+        if economy.capacity_limited
+        else np.zeros_like(de)
     )
     capacity = np.broadcast_to(np.asarray(opportunity, dtype=np.float64), de.shape).copy()
     return {"holding": holding, "working_capital": working_capital, "capacity": capacity}

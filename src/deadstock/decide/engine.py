@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -281,13 +281,19 @@ def decision_summary(
 
 
 def write_decisions(
-    result: DecisionResult, out_dir: Path | str, formats: Sequence[str] = ("csv", "parquet")
+    result: DecisionResult,
+    out_dir: Path | str,
+    formats: Sequence[str] = ("csv", "parquet"),
+    extra: Callable[[Path], object] | None = None,
+    replaces: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write decisions (.csv and/or .parquet) and summary.json to ``out_dir``, atomically.
 
     Files are written to a temporary folder next to ``out_dir`` and moved in only when all are
     complete, so a failure leaves the folder as it was. A decisions file of a format not asked
-    for is removed (it would belong to an older run).
+    for is removed (it would belong to an older run). ``extra`` is called with the temporary
+    folder to add files that move in with the rest (the decision analysis); file names in
+    ``replaces`` that this call does not write are removed from ``out_dir`` too.
     """
     from deadstock.pipeline import _csv_safe, _json_default
 
@@ -303,10 +309,15 @@ def write_decisions(
         (staging / "summary.json").write_text(
             json.dumps(result.summary, indent=2, default=_json_default), encoding="utf-8"
         )
+        if extra is not None:
+            extra(staging)
         out_dir.mkdir(exist_ok=True)
         for stale in ("csv", "parquet"):
             if stale not in formats:
                 (out_dir / f"decisions.{stale}").unlink(missing_ok=True)
+        for name in replaces:
+            if not (staging / name).exists():
+                (out_dir / name).unlink(missing_ok=True)
         for item in sorted(staging.iterdir()):
             item.replace(out_dir / item.name)
             written[item.stem if item.suffix != ".json" else "summary"] = out_dir / item.name
