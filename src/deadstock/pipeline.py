@@ -256,6 +256,7 @@ def analyse(
                 tables,
                 config,
                 classification=detection.classification,
+                decided=decided.decided,
             )
         decided.summary["analysis"] = analysis.summary
 

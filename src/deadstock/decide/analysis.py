@@ -30,7 +30,7 @@ import polars as pl
 from deadstock.config import Config
 from deadstock.decide.costs import ACTIONS, Economy
 from deadstock.decide.coupling import coupling_rows
-from deadstock.decide.engine import constraints_from_config
+from deadstock.decide.engine import DecisionResult, constraints_from_config
 from deadstock.decide.problem import (
     Constraints,
     InfeasibleError,
@@ -526,9 +526,13 @@ def analyse_run_decisions(
     config: Config,
     classification: pl.DataFrame | None = None,
     practice: Practice = CASCADE,
+    decided: DecisionResult | None = None,
     **options: Any,
 ) -> DecisionAnalysis:
     """:func:`analyse_decisions` of a run's decision stage (:func:`from_run.run_decisions`).
+
+    With ``decided`` (the stage's engine result) its problem and solution are analysed as they
+    are; without it the problem is rebuilt as follows.
 
     The problem is rebuilt from the priced rows of ``params`` (price and unit cost given, the
     rows the stage decided, in order) with the stage's constraints (settings, supplier return
@@ -539,6 +543,17 @@ def analyse_run_decisions(
     from deadstock.decide.from_run import excess_room, liquidation_price, supplier_caps
 
     priced = params.filter(pl.col("price").is_not_null() & pl.col("unit_cost").is_not_null())
+    if decided is not None:
+        return analyse_decisions(
+            decided.problem,
+            decided.solution,
+            priced,
+            config,
+            practice=practice,
+            classification=classification,
+            liquidation_price=liquidation_price,
+            **options,
+        )
     keys = [c for c in ("sku", "location") if c in decisions.columns and c in priced.columns]
     if not priced.select(keys).cast(pl.String).equals(decisions.select(keys).cast(pl.String)):
         raise ValueError("the decisions are not the priced rows of params in order")

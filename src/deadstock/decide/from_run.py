@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from deadstock.config import Config
-from deadstock.decide.engine import constraints_from_config, decide_table
+from deadstock.decide.engine import DecisionResult, constraints_from_config, decide_table
 from deadstock.keys import KEY, KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.schema import DEFAULT_LOCATION
 
@@ -692,6 +692,9 @@ class RunDecisions:
     decisions: pl.DataFrame
     summary: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    #: The engine's result (problem and solution) of the priced rows, for the analysis.
+    decided: DecisionResult | None = None
+    priced: pl.DataFrame | None = None
 
 
 def supplier_caps(suppliers: pl.DataFrame | None, params: pl.DataFrame) -> pl.DataFrame | None:
@@ -749,7 +752,7 @@ def run_decisions(
     if "location" not in decisions.columns:
         decisions = decisions.insert_column(1, priced["location"])
     summary = decisions_summary(priced, decisions, result.summary, left_out)
-    return RunDecisions(params, decisions, summary, warnings)
+    return RunDecisions(params, decisions, summary, warnings, result, priced)
 
 
 def excess_room(
