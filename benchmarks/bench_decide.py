@@ -1,7 +1,8 @@
 """Benchmark the decision engine (issue 4): per-SKU decide, coupled decide, and HiGHS MILP.
 
 Figures printed:
-1. ``--skus`` SKUs without coupling rows: build the problem and decide (in-process, no file I/O).
+1. ``--skus`` SKUs without coupling rows: build the problem and decide (in-process, no file I/O),
+   then the whole table-level call (``decide_table``: decisions table with reasons and summary).
 2. The same SKUs with a warehouse capacity (60 % of the units the free optimum keeps) and return
    caps for 50 suppliers: the decomposition's time, objective, proven bound and gap.
 3. ``--milp-skus`` SKUs of the same kind: the decomposition against one direct HiGHS MILP of the
@@ -17,8 +18,10 @@ import time
 
 import polars as pl
 
+from deadstock.config import load_config
 from deadstock.datasets.decision_params import generate_params, generate_supplier_caps
 from deadstock.decide.costs import Economy
+from deadstock.decide.engine import decide_table
 from deadstock.decide.problem import Constraints, build_problem, evaluate
 from deadstock.decide.solve import Solution, solve
 
@@ -54,6 +57,15 @@ def main() -> None:
     seconds = time.perf_counter() - start
     report(
         f"{args.skus:,} SKUs, no coupling", free, seconds, evaluate(problem, free.choice).feasible
+    )
+    start = time.perf_counter()
+    table = decide_table(
+        params, load_config(None, ["decision_actions=keep,return,liquidate,recycle"])
+    )
+    seconds = time.perf_counter() - start
+    print(
+        f"{'  + decisions table and summary':<34} {seconds:8.2f} s  "
+        f"({table.decisions.height:,} rows × {table.decisions.width} columns; decide_table)"
     )
 
     constraints, keep_units = coupled_problem(params, args.seed)

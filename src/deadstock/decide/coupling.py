@@ -76,41 +76,54 @@ def _limit(value: object) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
-def location_capacity_rows(problem: Problem) -> list[CouplingRow]:
-    """Kept excess per location within that location's space: units, and litres."""
-    places = problem.constraints.location_capacity
-    if places is None or places.height == 0 or problem.location is None:
+def grouped_rows(
+    problem: Problem,
+    limits: pl.DataFrame | None,
+    keys: pl.Series | None,
+    key: str,
+    action: str,
+    per_unit: dict[str, FloatArray | None],
+) -> list[CouplingRow]:
+    """One row per group and limit column: Σ units × per-unit weight of the group's SKUs that
+    take ``action`` within the group's limit (columns of ``limits`` named in ``per_unit``; a
+    None weight counts units)."""
+    if limits is None or limits.height == 0 or keys is None:
         return []
-    keep = ACTIONS.index("keep")
-    rows_of = _members(problem.location, "location")
-    volume = np.nan_to_num(problem.params["volume"], nan=0.0)
+    j = ACTIONS.index(action)
+    rows_of = _members(keys, key)
     out: list[CouplingRow] = []
-    for rec in places.iter_rows(named=True):
-        rows = np.asarray(rows_of.get(str(rec["location"]), []), dtype=np.int64)
-        for column, per_unit in (("capacity_units", None), ("capacity_volume", volume)):
+    for rec in limits.iter_rows(named=True):
+        rows = np.asarray(rows_of.get(str(rec[key]), []), dtype=np.int64)
+        for column, weight in per_unit.items():
             limit = _limit(rec.get(column))
             if limit is None:
                 continue
-            coef = problem.units[rows] * (1.0 if per_unit is None else per_unit[rows])
-            out.append(CouplingRow(f"{column}[{rec['location']}]", keep, rows, coef, limit))
+            coef = problem.units[rows] * (1.0 if weight is None else weight[rows])
+            out.append(CouplingRow(f"{column}[{rec[key]}]", j, rows, coef, limit))
     return out
+
+
+def location_capacity_rows(problem: Problem) -> list[CouplingRow]:
+    """Kept excess per location within that location's space: units, and litres."""
+    volume = np.nan_to_num(problem.params["volume"], nan=0.0)
+    return grouped_rows(
+        problem,
+        problem.constraints.location_capacity,
+        problem.location,
+        "location",
+        "keep",
+        {"capacity_units": None, "capacity_volume": volume},
+    )
 
 
 def supplier_cap_rows(problem: Problem) -> list[CouplingRow]:
     """Return caps per supplier: units, and refund value (units × return_price) [currency]."""
-    caps = problem.constraints.supplier_caps
-    if caps is None or caps.height == 0 or problem.supplier is None:
-        return []
-    ret = ACTIONS.index("return")
-    rows_of = _members(problem.supplier, "supplier_id")
     refund = np.nan_to_num(problem.params["return_price"], nan=0.0)
-    out: list[CouplingRow] = []
-    for rec in caps.iter_rows(named=True):
-        rows = np.asarray(rows_of.get(str(rec["supplier_id"]), []), dtype=np.int64)
-        for column, per_unit in (("return_cap_units", None), ("return_cap_value", refund)):
-            limit = _limit(rec.get(column))
-            if limit is None:
-                continue
-            coef = problem.units[rows] * (1.0 if per_unit is None else per_unit[rows])
-            out.append(CouplingRow(f"{column}[{rec['supplier_id']}]", ret, rows, coef, limit))
-    return out
+    return grouped_rows(
+        problem,
+        problem.constraints.supplier_caps,
+        problem.supplier,
+        "supplier_id",
+        "return",
+        {"return_cap_units": None, "return_cap_value": refund},
+    )

@@ -32,13 +32,8 @@ from deadstock.decide.solve import Solution, solve
 from deadstock.errors import ConfigError
 
 #: Global settings varied by default (the thesis' global parameters) [see Economy].
-DEFAULT_SETTINGS: tuple[str, ...] = (
-    "capital_cost_daily",
-    "discount_rate_excess",
-    "discount_rate_overall",
-    "avg_margin",
-    "avg_days_in_stock",
-    "avg_lead_time",
+DEFAULT_SETTINGS: tuple[str, ...] = tuple(
+    f.name for f in fields(Economy) if f.name != "capacity_limited"
 )
 #: Per-SKU parameter columns scaled by default (entries ``param:<column>``; absent ones skipped).
 DEFAULT_PARAMS: tuple[str, ...] = (
