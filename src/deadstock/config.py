@@ -594,7 +594,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "decision_time_limit",
-        600.0,
+        60.0,
         "seconds",
         "Wall-time limit of the coupled solver; the gap reached is reported.",
         _float_range(0.1),

@@ -180,6 +180,7 @@ class _LP:
     value: FloatArray  # [len(skus) × K] fractional x
     dual: FloatArray  # λ ≥ 0 per row
     objective: float
+    finished: bool = True  # False when a MILP stopped on its time limit
 
 
 def _solve_lp(
@@ -244,7 +245,7 @@ def _solve_lp(
         if integer:
             # Time limit before any plan: no incumbent, but HiGHS' bound still holds.
             bound = float(h.getInfo().mip_dual_bound)
-            return _LP(np.full(sub.shape, np.nan), np.array([bound]), _INF)
+            return _LP(np.full(sub.shape, np.nan), np.array([bound]), _INF, False)
         raise SolverLimitError(
             f"The decision solver stopped ({status}) before the LP relaxation was solved.",
             fix="raise decision_time_limit.",
@@ -255,7 +256,7 @@ def _solve_lp(
     if not integer and sol.dual_valid:
         dual = np.maximum(-np.asarray(sol.row_dual)[len(skus) :], 0.0)
     objective = float(h.getInfo().objective_function_value)
-    result = _LP(x, dual, objective)
+    result = _LP(x, dual, objective, status == "Optimal")
     if integer:
         result.dual = np.array([float(h.getInfo().mip_dual_bound)])
     return result
@@ -530,6 +531,8 @@ def _gap(upper: float, bound: float) -> float:
 
 #: SKUs left open in the first restricted MILP; each round opens four times as many.
 FIRST_OPEN = 1_000
+#: Share of the time left that one restricted MILP may take.
+ROUND_SHARE = 0.25
 
 
 def _polish(
@@ -550,6 +553,7 @@ def _polish(
     min(z_s, L(λ) + s), where z_s is the restricted optimum (or its HiGHS bound). Each round
     widens s until the gap target holds.
     """
+    started = time.monotonic()
     lagrange = bound
     rc = opts.reduced(dual)
     finite = np.isfinite(opts.cost)
@@ -583,9 +587,8 @@ def _polish(
         )
         widest = target >= order.size or s >= full
         allowance = gap_target * max(abs(upper) if np.isfinite(upper) else abs(lagrange), 1.0)
-        milp = _solve_lp(
-            reduced, np.arange(loose.size), limit, deadline - time.monotonic(), True, allowance / 2
-        )
+        budget = min(deadline - time.monotonic(), ROUND_SHARE * (deadline - started))
+        milp = _solve_lp(reduced, np.arange(loose.size), limit, budget, True, allowance / 2)
         cut = _INF if widest else lagrange + s
         if milp is not None:
             fixed_cost = float(opts.cost[fixed, fixed_option].sum())
@@ -601,14 +604,15 @@ def _polish(
         if _gap(upper, bound) <= gap_target:
             status = "optimal"
             break
-        if widest or time.monotonic() > deadline:
+        if widest or time.monotonic() > deadline or (milp is not None and not milp.finished):
+            # A round that ran out of time would only be slower wider.
             break
         target *= 4
     return option, upper, bound, status
 
 
 def solve_coupled(
-    problem: Problem, method: str = "auto", time_limit: float = 600.0, gap_target: float = 1e-6
+    problem: Problem, method: str = "auto", time_limit: float = 60.0, gap_target: float = 1e-6
 ) -> Solution:
     """Optimal plan under the coupling rows, with the proven bound and gap (see module doc)."""
     start = time.monotonic()

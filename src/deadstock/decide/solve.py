@@ -40,7 +40,7 @@ def cheapest(problem: Problem) -> IntArray:
 def solve(
     problem: Problem,
     method: str = "auto",
-    time_limit: float = 600.0,
+    time_limit: float = 60.0,
     gap_target: float = 1e-6,
 ) -> Solution:
     """Optimal plan of ``problem``.
