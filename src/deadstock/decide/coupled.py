@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from deadstock.decide.costs import ACTIONS, FloatArray
 from deadstock.decide.coupling import CouplingRow, coupling_rows
@@ -509,7 +510,7 @@ def _decompose(
     upper = float(opts.cost[rows_n, option].sum()) if feasible else _INF
     status = "optimal"
     if _gap(upper, bound) > gap_target:
-        option, upper, bound, status = _polish(
+        option, upper, bound, status = _polish_by_block(
             opts, dual, low, bound, option, upper, deadline, gap_target
         )
     if not np.isfinite(upper):
@@ -609,6 +610,81 @@ def _polish(
             break
         target *= 4
     return option, upper, bound, status
+
+
+def row_blocks(opts: Options) -> list[tuple[IntArray, IntArray]]:
+    """Independent blocks of the problem: (rows, SKUs) of each connected set of rows.
+
+    Two rows are linked when a SKU has options on both; without a row spanning every SKU (such
+    as a warehouse capacity) each supplier's caps form a block of their own.
+    """
+    n = opts.cost.shape[0]
+    touch = sp.csr_matrix((n, opts.m))
+    for use in opts.usage:
+        if use is not None:
+            touch = touch + abs(use)
+    touch = (touch > 0).astype(np.float64).tocsc()
+    count, label = connected_components(touch.T @ touch, directed=False)
+    blocks = []
+    for b in range(count):
+        rows = np.flatnonzero(label == b)
+        skus = np.flatnonzero(np.asarray(touch[:, rows].sum(axis=1)).ravel() > 0)
+        blocks.append((rows.astype(np.int64), skus.astype(np.int64)))
+    return blocks
+
+
+def _polish_by_block(
+    opts: Options,
+    dual: FloatArray,
+    low: FloatArray,
+    bound: float,
+    option: IntArray,
+    upper: float,
+    deadline: float,
+    gap_target: float,
+) -> tuple[IntArray, float, float, str]:
+    """:func:`_polish` on each independent block of rows, when there are several.
+
+    The Lagrangian and every plan's cost split over blocks (plus the SKUs in no row, which sit
+    at their only option), so block bounds and plans add up. Each block may leave an absolute
+    gap of gap_target × |upper| / blocks.
+    """
+    blocks = row_blocks(opts) if np.isfinite(upper) else []
+    if len(blocks) <= 1:
+        return _polish(opts, dual, low, bound, option, upper, deadline, gap_target)
+    option = option.copy()
+    in_block = np.zeros(len(option), dtype=bool)
+    total_upper = total_bound = 0.0
+    optimal = True
+    allowance = gap_target * max(abs(upper), 1.0) / len(blocks)
+    for rows, skus in blocks:
+        in_block[skus] = True
+        sub = Options(
+            opts.cost[skus],
+            opts.action[skus],
+            [None if u is None else u[skus][:, rows] for u in opts.usage],
+            opts.limit[rows],
+            [opts.names[r] for r in rows],
+        )
+        sub_low = low[skus]
+        sub_bound = float(sub_low.sum() - dual[rows] @ opts.limit[rows])
+        sub_option = option[skus]
+        sub_upper = float(sub.cost[np.arange(len(skus)), sub_option].sum())
+        if sub_upper - sub_bound > allowance:
+            target = allowance / max(abs(sub_upper), 1.0)
+            sub_option, sub_upper, sub_bound, status = _polish(
+                sub, dual[rows], sub_low, sub_bound, sub_option, sub_upper, deadline, target
+            )
+            optimal &= status == "optimal"
+        option[skus] = sub_option
+        total_upper += sub_upper
+        total_bound += sub_bound
+    rest = ~in_block
+    fixed = float(opts.cost[np.flatnonzero(rest), option[rest]].sum())
+    upper_new = total_upper + fixed
+    bound_new = max(bound, total_bound + fixed)
+    status = "optimal" if _gap(upper_new, bound_new) <= gap_target else "gap_limit"
+    return option, upper_new, min(bound_new, upper_new), status
 
 
 def solve_coupled(
