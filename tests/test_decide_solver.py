@@ -717,6 +717,8 @@ def test_solve_equals_brute_force_restricted_action_set(actions: tuple[str, ...]
     n=st.integers(1, 7),
     kinds=st.frozensets(st.sampled_from(ROW_KINDS), max_size=3),
 )
+# The re-priced plan came out one ulp below the bound it had been compared with.
+@example(seed=7, n=7, kinds=frozenset({"location"}))
 def test_solve_with_liquidation_lot_equals_brute_force(
     seed: int, n: int, kinds: frozenset[str]
 ) -> None:

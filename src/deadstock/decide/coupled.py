@@ -717,11 +717,11 @@ def solve_coupled(
         raise InfeasibleError(errors[0])
     best = min(results, key=lambda b: b.objective)
     bound = min(b.bound for b in results)  # an infeasible branch holds no cheaper plan
-    bound = min(bound, best.objective)
     shadow = {}
     for r, value in zip(rows if not lots else [*plain, *lots], best.dual, strict=False):
         shadow[r.name] = float(value)
     objective = float(plan_costs(problem, best.choice).sum())
+    bound = min(bound, objective)  # the plan re-priced may differ in the last bit
     return Solution(
         best.choice,
         objective,
