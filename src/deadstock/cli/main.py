@@ -331,7 +331,7 @@ def rates(
         )
     console.print(table)
     for note in result.notes:
-        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     console.print(f"Weighting: {result.weighting}", highlight=False)
     console.print(
         f"Re (excess, rows {', '.join(result.excess_bands)}): {result.excess_rate * 100:.4f} %/day"
