@@ -124,6 +124,17 @@ class Options:
                     total += np.asarray(use[picked].sum(axis=0)).ravel()
         return total
 
+    def subset(self, skus: IntArray, rows: IntArray | None = None) -> Options:
+        """The options of ``skus`` only, and of the coupling ``rows`` only when given."""
+        usage = [
+            None if u is None else (u[skus] if rows is None else u[skus][:, rows])
+            for u in self.usage
+        ]
+        if rows is None:
+            return Options(self.cost[skus], self.action[skus], usage, self.limit, self.names)
+        names = [self.names[r] for r in rows]
+        return Options(self.cost[skus], self.action[skus], usage, self.limit[rows], names)
+
     def option_use(self, skus: IntArray) -> FloatArray:
         """Dense [len(skus) × K × rows] use of each option (small sets only)."""
         out = np.zeros((len(skus), self.cost.shape[1], self.m))
@@ -380,7 +391,7 @@ def coordinate_ascent(
                 t = np.where(np.isfinite(off), (off - on_cost) / a_on, _INF)[uses]
             order = np.argsort(-t, kind="stable")
             cumulative = np.cumsum(a_on[uses][order])
-            over = np.flatnonzero(cumulative > limit[r] + 1e-9 * max(1.0, abs(limit[r])))
+            over = np.flatnonzero(cumulative > limit[r] + _tol(limit[r]))
             new = 0.0
             if over.size:
                 value = t[order][over[0]]
@@ -396,7 +407,7 @@ def _infeasible_message(opts: Options, limit: FloatArray, skus: IntArray) -> str
     if use is not None:
         finite = np.isfinite(opts.cost[skus])[:, :, None]
         least = np.where(finite, use, _INF).min(axis=1).sum(axis=0)
-        short = np.flatnonzero(least > limit + 1e-9 * np.maximum(1.0, np.abs(limit)))
+        short = np.flatnonzero(least > limit + _tol(limit))
         if short.size:
             r = int(short[0])
             return (
@@ -492,7 +503,7 @@ def _decompose(
     for use in opts.usage:
         if use is not None:
             signed |= np.asarray((use < 0).sum(axis=0)).ravel() > 0
-    if np.any((limit < -1e-9 * np.maximum(1.0, np.abs(opts.limit))) & ~signed):
+    if np.any((limit < -_tol(opts.limit)) & ~signed):
         raise InfeasibleError(_infeasible_message(opts, opts.limit, np.arange(n)))
     dual = np.zeros(opts.m)
     if open_skus.size:
@@ -579,13 +590,8 @@ def _polish(
         fixed = np.flatnonzero(survivors == 1)
         fixed_option = np.argmax(keep[fixed], axis=1)
         limit = opts.limit - opts.used(fixed, fixed_option)
-        reduced = Options(
-            np.where(keep[loose], opts.cost[loose], _INF),
-            opts.action[loose],
-            [None if u is None else u[loose] for u in opts.usage],
-            opts.limit,
-            opts.names,
-        )
+        reduced = opts.subset(loose)
+        reduced.cost = np.where(keep[loose], reduced.cost, _INF)
         widest = target >= order.size or s >= full
         allowance = gap_target * max(abs(upper) if np.isfinite(upper) else abs(lagrange), 1.0)
         budget = min(deadline - time.monotonic(), ROUND_SHARE * (deadline - started))
@@ -659,13 +665,7 @@ def _polish_by_block(
     allowance = gap_target * max(abs(upper), 1.0) / len(blocks)
     for rows, skus in blocks:
         in_block[skus] = True
-        sub = Options(
-            opts.cost[skus],
-            opts.action[skus],
-            [None if u is None else u[skus][:, rows] for u in opts.usage],
-            opts.limit[rows],
-            [opts.names[r] for r in rows],
-        )
+        sub = opts.subset(skus, rows)
         sub_low = low[skus]
         sub_bound = float(sub_low.sum() - dual[rows] @ opts.limit[rows])
         sub_option = option[skus]
