@@ -303,3 +303,44 @@ def test_schedule_text():
     r = LadderResult(levels, z, z, z, z, z, z, z, z, np.array([[1, 1, 2, 3, 3, 3]], dtype=np.int8))
     assert r.schedule() == ["15% w1-2, 25% w3, 50% w4-6"]
     assert r.first_discount.tolist() == [0.15]
+
+
+def test_single_step_closed_form_equals_the_dp_with_one_level():
+    """Cumulative-demand closed form vs the stock-state DP restricted to that level."""
+    from deadstock.pricing.markdown import single_step
+
+    rng = np.random.default_rng(21)
+    levels = np.array([0.0, 0.1, 0.3, 0.5])
+    inp = _inputs(150, rng, max_stock=50)
+    best = single_step(levels, **inp)
+    values = np.full((150, 4), -np.inf)
+    for j in range(1, 4):
+        one = dict(inp, demand=inp["demand"][:, [j]], allowed=np.ones((150, 1), dtype=bool))
+        values[:, j] = np.where(
+            inp["allowed"][:, j], solve_markdown(levels[[j]], **one).value, -np.inf
+        )
+    some = np.isfinite(values).any(axis=1)
+    np.testing.assert_allclose(best.value[some], values[some].max(axis=1), rtol=1e-9, atol=1e-9)
+    assert np.isnan(best.value[~some]).all()
+    chosen = best.path[some, 0]
+    np.testing.assert_allclose(values[some, chosen], best.value[some], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        best.revenue[some] - best.carrying[some] + best.salvage[some], best.value[some], rtol=1e-9
+    )
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_single_step_matches_monte_carlo(seed):
+    from deadstock.pricing.markdown import single_step
+
+    rng = np.random.default_rng(seed)
+    levels = np.array([0.0, 0.25])
+    inp = _inputs(4, rng, levels=levels, max_stock=50)
+    inp["allowed"] = np.ones((4, 2), dtype=bool)
+    inp["base_daily"] = np.maximum(inp["base_daily"], 0.05)
+    best = single_step(levels, **inp)
+    for i in range(4):
+        policy = np.ones((inp["weeks"], int(inp["stock"][i]) + 1, 2), dtype=np.int8)
+        draws = _simulate(levels, inp, i, policy, 40_000, rng)
+        se = draws.std() / math.sqrt(len(draws))
+        assert abs(draws.mean() - best.value[i]) < 4.5 * se + 1e-9

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deadstock.decide.costs import discounted_day_count
-from deadstock.pricing.markdown_kernel import solve_ladders, solve_one_policy
+from deadstock.pricing.markdown_kernel import constant_levels, solve_ladders, solve_one_policy
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -198,6 +198,77 @@ def solve_markdown(
         units_sold=parts[:, 3],
         leftover=parts[:, 4],
         markdown_spend=parts[:, 5],
+        path=path,
+    )
+
+
+def single_step(
+    levels: FloatArray,
+    *,
+    stock: IntArray,
+    regular: IntArray,
+    base_daily: FloatArray,
+    demand: FloatArray,
+    price: FloatArray,
+    carry_daily: FloatArray,
+    clear_value: FloatArray,
+    allowed: BoolArray,
+    daily_rate: float,
+    weeks: int,
+) -> LadderResult:
+    """The best single discount per SKU: one level > 0 held from week 0 to W, then salvage.
+
+    Same model and inputs as :func:`solve_markdown`; each level is valued in closed form from
+    the cumulative demand (units sold by week w = min(N(w·μ), Q)), then the best allowed level
+    with a discount wins. SKUs with no allowed discount get NaN values and path −1.
+    """
+    args = _kernel_args(
+        levels,
+        stock=stock,
+        regular=regular,
+        base_daily=base_daily,
+        demand=demand,
+        price=price,
+        carry_daily=carry_daily,
+        clear_value=clear_value,
+        allowed=allowed,
+        daily_rate=daily_rate,
+        weeks=weeks,
+    )
+    (stock_, _cap, regular_, lam, price_, carry, clear, demand_, unit_revenue, allowed_) = args[:10]
+    revenue_factor, carry_factor, end_factor, rho = args[10:]
+    parts = constant_levels(
+        stock_,
+        regular_,
+        lam,
+        price_,
+        carry,
+        clear,
+        demand_,
+        unit_revenue,
+        revenue_factor,
+        carry_factor,
+        end_factor,
+        rho,
+    )
+    levels = np.asarray(levels, dtype=np.float64)
+    candidate = allowed_ & (levels[None, :] > 0)
+    scored = np.where(candidate, parts[:, :, 0], -np.inf)
+    best = np.argmax(scored, axis=1)
+    some = candidate.any(axis=1)
+    chosen = np.take_along_axis(parts, best[:, None, None], axis=1)[:, 0, :]
+    chosen[~some] = np.nan
+    path = np.repeat(np.where(some, best, -1).astype(np.int8)[:, None], weeks, axis=1)
+    return LadderResult(
+        levels=levels,
+        value=chosen[:, 0],
+        regular_value=regular_values(regular_, lam, price_, carry, daily_rate),
+        revenue=chosen[:, 1],
+        carrying=chosen[:, 2],
+        salvage=chosen[:, 3],
+        units_sold=chosen[:, 4],
+        leftover=stock_ - chosen[:, 4],
+        markdown_spend=chosen[:, 5],
         path=path,
     )
 

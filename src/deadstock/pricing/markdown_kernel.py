@@ -332,3 +332,78 @@ def solve_one_policy(
         policy,
     )
     return value[0], policy
+
+
+@njit(cache=True)
+def _expected_min(lo: int, pmf: np.ndarray, m: int) -> float:
+    """E[min(N, m)] for N with probabilities ``pmf`` on lo, lo+1, … [units]."""
+    total = 0.0
+    above = 0.0
+    for j in range(pmf.shape[0]):
+        k = lo + j
+        if k < m:
+            total += pmf[j] * k
+        else:
+            above += pmf[j]
+    return total + m * above
+
+
+@njit(cache=True, parallel=True)
+def constant_levels(
+    stock: np.ndarray,
+    regular: np.ndarray,
+    base_daily: np.ndarray,
+    price: np.ndarray,
+    carry: np.ndarray,
+    clear: np.ndarray,
+    weekly_demand: np.ndarray,
+    unit_revenue: np.ndarray,
+    revenue_factor: np.ndarray,
+    carry_factor: np.ndarray,
+    end_factor: float,
+    rho: float,
+) -> np.ndarray:
+    """Each level held from week 0 to W, by cumulative demand [SKU × level × part].
+
+    With one price and no replenishment, units sold by the end of week w are min(N(wμ), Q) with
+    N(wμ) ~ Poisson(wμ), so every expectation is a sum over one Poisson window per week (no stock
+    states). Parts: value, revenue, carrying, salvage, units sold, markdown spend.
+    """
+    n, n_levels = weekly_demand.shape
+    weeks = revenue_factor.shape[0]
+    out = np.zeros((n, n_levels, 6))
+    for i in prange(n):
+        q_units = stock[i]
+        reg = regular[i]
+        for level in range(n_levels):
+            mu = weekly_demand[i, level]
+            before = 0.0
+            revenue = 0.0
+            carrying = 0.0
+            for w in range(weeks):
+                lo, pmf = poisson_window((w + 1) * mu)
+                after = _expected_min(lo, pmf, q_units)
+                sold = after - before
+                revenue += unit_revenue[i, level] * revenue_factor[w] * sold
+                carrying += carry[i] * carry_factor[w] * (q_units - 0.5 * (before + after))
+                before = after
+            # leftover L = max(Q − N, 0): linear in L above the regular units, V_reg below
+            lo, pmf = poisson_window(weeks * mu)
+            linear_top = q_units - reg
+            salvage = 0.0
+            regular_all = regular_value(reg, base_daily[i], price[i], carry[i], rho)
+            for j in range(pmf.shape[0]):
+                k = lo + j
+                if k <= linear_top:
+                    salvage += pmf[j] * (regular_all + (linear_top - k) * clear[i])
+                else:
+                    left = max(q_units - k, 0)
+                    salvage += pmf[j] * regular_value(left, base_daily[i], price[i], carry[i], rho)
+            salvage *= end_factor
+            out[i, level, 0] = revenue - carrying + salvage
+            out[i, level, 1] = revenue
+            out[i, level, 2] = carrying
+            out[i, level, 3] = salvage
+            out[i, level, 4] = before
+            out[i, level, 5] = (price[i] - unit_revenue[i, level]) * before
+    return out
