@@ -38,7 +38,16 @@ from deadstock.pipeline import run_pipeline, write_outputs
 
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ACTIONS = ("keep", "return", "liquidate", "recycle", "donate", "dispose")
+ACTIONS = (
+    "keep",
+    "return",
+    "liquidate",
+    "recycle",
+    "donate",
+    "dispose",
+    "markdown",
+    "markdown_ladder",
+)
 N_SKUS = 80
 SETTINGS = (
     "capital_cost_daily",

@@ -288,7 +288,7 @@ def test_thesis_frame_costs_add_up():
     excess = inp["stock"] - inp["regular"]
     de = rng.uniform(90, 1095, 50)
     parts = markdown_unit_costs(r, excess, inp["price"], de, RATE)
-    total = parts["lost_sale"] + parts["holding"] + parts["recovery"]
+    total = parts["lost_sale"] + parts["carrying"] + parts["recovery"]
     regular = np.where(inp["base_daily"] > 0, inp["regular"], 0)
     reg = regular_values(regular, inp["base_daily"], inp["price"], inp["carry_daily"], RATE)
     expected = inp["price"] * (1 + RATE) ** -de - (r.value - reg) / excess

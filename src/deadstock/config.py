@@ -165,7 +165,16 @@ def _zero_one(value: Any) -> int:
     return out
 
 
-DECISION_ACTIONS = ("keep", "return", "liquidate", "recycle", "donate", "dispose")
+DECISION_ACTIONS = (
+    "keep",
+    "return",
+    "liquidate",
+    "recycle",
+    "donate",
+    "dispose",
+    "markdown",
+    "markdown_ladder",
+)
 
 
 def _actions(value: Any) -> tuple[str, ...]:
@@ -534,7 +543,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "decision_actions",
-        ("keep", "return", "liquidate", "recycle", "donate", "dispose"),
+        DECISION_ACTIONS,
         "-",
         "Actions the decision engine may choose (keep is always allowed).",
         _actions,
@@ -768,6 +777,279 @@ _SETTINGS: tuple[Setting, ...] = (
         "units",
         "Largest ledger-versus-inventory difference reported as equal.",
         _float_range(0.0),
+    ),
+    Setting(
+        "markdown_weeks",
+        8,
+        "weeks",
+        "Length of a markdown (single step or ladder); the leftover then goes back to regular "
+        "sale (regular units) or to the best clearance action (excess).",
+        _int_range(1, 52),
+    ),
+    Setting(
+        "markdown_ladder_levels",
+        (0.0, 0.15, 0.25, 0.50),
+        "fraction",
+        "Discount levels of markdown ladders (the industry cascade's 15/25/50 %); a ladder only "
+        "deepens.",
+        _number_list(),
+    ),
+    Setting(
+        "markdown_grid_step",
+        0.05,
+        "fraction",
+        "Step of the single-step discount grid (up to max_discount).",
+        _float_range(0.001, 1.0),
+    ),
+    Setting(
+        "max_discount",
+        0.50,
+        "fraction",
+        "Largest discount a markdown may give.",
+        _float_range(0.0, 0.99),
+    ),
+    Setting(
+        "markdown_min_margin",
+        -0.5,
+        "fraction",
+        "Contribution-margin floor at the discounted price, (P(1−d) − unit_cost)/(P(1−d)); "
+        "−0.5 allows selling down to 2/3 of unit cost.",
+        _float_range(-10.0, 0.99),
+    ),
+    Setting(
+        "markdown_prior_weekly_share",
+        0.05,
+        "fraction/week",
+        "Clearance-response prior for SKUs without base demand: share of their stock sold per "
+        "week at markdown_prior_reference_discount (none at full price).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "markdown_prior_reference_discount",
+        0.50,
+        "fraction",
+        "Discount at which markdown_prior_weekly_share applies.",
+        _float_range(0.01, 0.99),
+    ),
+    Setting(
+        "transfer_enabled",
+        True,
+        "bool",
+        "Plan transfers of excess units to locations whose forecast absorbs them (needs two or "
+        "more locations).",
+        _bool,
+    ),
+    Setting(
+        "transfer_cost_per_unit",
+        1.0,
+        "currency/unit",
+        "Transport and handling of one transferred unit on every lane, where no lanes table "
+        "gives a cost.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "transfer_min_units",
+        1,
+        "units",
+        "Smallest shipment on a lane: a lane moves 0 or at least this many units of a SKU.",
+        _int_range(1, 1_000_000),
+    ),
+    Setting(
+        "transfer_lead_days",
+        3.0,
+        "days",
+        "Days in transit of a transfer, where no lanes table gives lead_days; the units sell at "
+        "the destination after they arrive.",
+        _float_range(0.0, 3650.0),
+    ),
+    Setting(
+        "cascade_dead_discount",
+        0.50,
+        "share",
+        "Markdown cascade baseline: discount of dead stock.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_long_block_discount",
+        0.25,
+        "share",
+        "Markdown cascade: discount of slow stock in a regular long-block week (type 3).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_spot_discount",
+        0.15,
+        "share",
+        "Markdown cascade: discount of slow stock in a regular short-block (spot) week (type 4).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_high_season_discount",
+        0.25,
+        "share",
+        "Markdown cascade: discount in high season (type 1 or 2) with too much stock.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_high_season_stock_days",
+        30.0,
+        "days",
+        "Markdown cascade: high-season stock counts as too much above this many projected days.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "cascade_hold_weeks",
+        4,
+        "weeks",
+        "Markdown cascade: no markdown when high season starts within this many weeks (0: never).",
+        _int_range(0, 52),
+    ),
+    Setting(
+        "cascade_release_deep_share",
+        0.20,
+        "share",
+        "Markdown cascade: the slowest share of stock by release ratio that gets the deep "
+        "discount.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_release_deep_discount",
+        0.50,
+        "share",
+        "Markdown cascade: discount of the slowest release-ratio share.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_release_mid_share",
+        0.40,
+        "share",
+        "Markdown cascade: the slowest share of stock by release ratio that gets the middle "
+        "discount.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "cascade_release_mid_discount",
+        0.25,
+        "share",
+        "Markdown cascade: discount of the middle release-ratio share.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "bundle_discount",
+        0.30,
+        "share",
+        "Bundles: discount on the slow item's price inside a bundle (the hero keeps its price).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "bundle_min_discount",
+        0.05,
+        "share",
+        "Bundles: smallest discount worth offering; slow items whose price floor allows less "
+        "get no bundle.",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "bundle_min_slow_recovery",
+        1.0,
+        "ratio",
+        "Bundles: the slow item's part of the bundle price is at least this × its unit cost.",
+        _float_range(0.0),
+    ),
+    Setting(
+        "bundle_uptake_rate",
+        0.10,
+        "share",
+        "Bundles: share of the hero's buyers who take the bundle.",
+        _float_range(1e-9, 1.0),
+    ),
+    Setting(
+        "bundle_horizon_weeks",
+        8,
+        "weeks",
+        "Bundles: expected bundle sales are counted over this many weeks.",
+        _int_range(1, 520),
+    ),
+    Setting(
+        "bundle_min_co_purchase_orders",
+        3,
+        "orders",
+        "Bundles: a co-bought fast mover becomes the hero from this many shared orders.",
+        _int_range(1, 1_000_000),
+    ),
+    Setting(
+        "bundle_max_per_hero",
+        3,
+        "SKUs",
+        "Bundles: most slow SKUs one hero carries at a location.",
+        _int_range(1, 1_000_000),
+    ),
+    Setting(
+        "elasticity_prior",
+        -2.62,
+        "-",
+        "Price elasticity of SKUs whose category has no usable estimate: the mean of 1,851 "
+        "elasticities in the meta-analysis of Bijmolt, van Heerde & Pieters (2005, JMR 42(2)).",
+        _float_range(-50.0, 50.0),
+    ),
+    Setting(
+        "elasticity_prior_std_error",
+        2.0,
+        "-",
+        "Standard error reported with elasticity_prior (a wide, weakly informative spread).",
+        _float_range(1e-6),
+    ),
+    Setting(
+        "elasticity_min_price_changes",
+        2,
+        "periods",
+        "Periods with a price change a SKU needs for its own (shrunk) elasticity; below it takes "
+        "its category's value.",
+        _int_range(0, 10_000),
+    ),
+    Setting(
+        "elasticity_min",
+        -6.0,
+        "-",
+        "Lowest elasticity reported (estimates are clipped to [elasticity_min, elasticity_max]).",
+        _float_range(-50.0, 50.0),
+    ),
+    Setting(
+        "elasticity_max",
+        0.0,
+        "-",
+        "Highest elasticity reported (0: demand never rises with the price).",
+        _float_range(-50.0, 50.0),
+    ),
+    Setting(
+        "elasticity_price_change_min",
+        0.01,
+        "share",
+        "Smallest relative move of a period's price against the previous period that counts as "
+        "a price change.",
+        _float_range(0.0, 10.0),
+    ),
+    Setting(
+        "elasticity_period",
+        "week",
+        "week|month",
+        "Period of the elasticity model's demand panel (month for monthly sales data).",
+        _text(("week", "month")),
+    ),
+    Setting(
+        "elasticity_week_start",
+        "monday",
+        "weekday",
+        "First day of an elasticity week (e.g. saturday for a Walmart-style retail week).",
+        _text(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")),
+    ),
+    Setting(
+        "elasticity_unpriced_periods",
+        "carry",
+        "carry|drop",
+        "Without a prices table, periods without sales have no realised price: carry keeps them "
+        "as zero-sales periods at the last realised price, drop leaves them out.",
+        _text(("carry", "drop")),
     ),
 )
 

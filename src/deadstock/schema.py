@@ -197,6 +197,23 @@ PRICES = TableSchema(
     ),
 )
 
+LANES = TableSchema(
+    "lanes",
+    "one transfer lane from one location to another (absent lanes: no transfer)",
+    (
+        _c("from_location", S, "-", "Location the units leave", True),
+        _c("to_location", S, "-", "Location the units go to", True),
+        _c(
+            "cost_per_unit",
+            F,
+            "currency/unit",
+            "Transport and handling of one unit (blank = setting transfer_cost_per_unit)",
+        ),
+        _c("lead_days", F, "days", "Days in transit (blank = setting transfer_lead_days)"),
+    ),
+    key=("from_location", "to_location"),
+)
+
 DECISION_PARAMS = TableSchema(
     "decision_params",
     "one SKU (or SKU-location) with excess stock: the input of `deadstock decide` (SPEC §3.5)",
@@ -238,6 +255,18 @@ DECISION_PARAMS = TableSchema(
         _c("supplier_id", S, "-", "Supplier taking returns (--suppliers return caps)"),
         _c("total_units", F, "units", "Whole stock of the SKU (setting keep_single_items)"),
         _c(
+            "forecast_daily",
+            F,
+            "units/day",
+            "Base demand of the SKU; with it the engine prices markdowns (blank = none offered)",
+        ),
+        _c(
+            "elasticity",
+            F,
+            "-",
+            "Price elasticity of demand, negative (blank = the elasticity_prior setting)",
+        ),
+        _c(
             "forced_action",
             S,
             "keep|return|liquidate|recycle|donate|dispose",
@@ -258,6 +287,7 @@ INPUT_TABLES: dict[str, TableSchema] = {
         SUPPLIERS,
         LOCATIONS,
         PRICES,
+        LANES,
         DECISION_PARAMS,
     )
 }
@@ -555,6 +585,14 @@ DECISIONS = TableSchema(
             "units × Ps/(1+Re)^De − cost_action: proceeds − transport when clearing",
         ),
         _c("supplier_id", S, "-", "Supplier of a return (when the parameter table has one)"),
+        _c("discount", F, "fraction", "First-week discount of a markdown (blank otherwise)"),
+        _c(
+            "markdown_schedule",
+            S,
+            "-",
+            "Planned markdown, e.g. '15% w1-2, 25% w3-8' (a ladder follows its policy when "
+            "sales differ from expectation)",
+        ),
         *(
             _c(f"cost_{a}", F, "currency", f"Cost of {a} (blank = not available to the SKU)")
             if part is None

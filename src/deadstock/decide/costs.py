@@ -16,7 +16,9 @@ it sells); F = {0..⌊De⌋} when Fc = 1, {⌈P − Dc⌉..⌊De⌋} when Ff = 1
 the opportunity cost of clearing: the discounted revenue of the regular sale given up.
 
 Beyond the thesis (SPEC §3.5, same shape, no new economics): donate = donation_cost +
-Ps/(1+Re)^De − donation_value (tax value), dispose = disposal_cost + Ps/(1+Re)^De.
+Ps/(1+Re)^De − donation_value (tax value), dispose = disposal_cost + Ps/(1+Re)^De. Markdowns
+(single step and ladder) cost carrying + Ps/(1+Re)^De − recovery per excess unit, with carrying
+and recovery from the markdown model (:func:`deadstock.pricing.markdown.markdown_unit_costs`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,20 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Every action the cost model prices, in tie-breaking order (the first cheapest wins, so a
 #: SKU indifferent between keeping and clearing is kept).
-ACTIONS: tuple[str, ...] = ("keep", "return", "liquidate", "recycle", "donate", "dispose")
+ACTIONS: tuple[str, ...] = (
+    "keep",
+    "return",
+    "liquidate",
+    "recycle",
+    "donate",
+    "dispose",
+    "markdown",
+    "markdown_ladder",
+)
+#: Actions priced by the markdown model (:mod:`deadstock.pricing.markdown`): their carrying and
+#: recovery per excess unit come precomputed in the params columns ``<action>_carrying`` and
+#: ``<action>_recovery``; the lost sale is priced here like every clearing action.
+MARKDOWN_ACTIONS: tuple[str, ...] = ("markdown", "markdown_ladder")
 #: The thesis' four actions (``--preset thesis``).
 THESIS_ACTIONS: tuple[str, ...] = ("keep", "return", "liquidate", "recycle")
 
@@ -43,6 +58,8 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "recycle": ("transport", "lost_sale", "recovery"),
     "donate": ("transport", "lost_sale", "recovery"),
     "dispose": ("transport", "lost_sale", "recovery"),
+    "markdown": ("carrying", "lost_sale", "recovery"),
+    "markdown_ladder": ("carrying", "lost_sale", "recovery"),
 }
 
 COMPONENT_HELP: dict[str, str] = {
@@ -51,7 +68,10 @@ COMPONENT_HELP: dict[str, str] = {
     "capacity": "α · De/(D+L) · M/(1+Ro)^D: margin of regular stock the space could hold",
     "transport": "Cr, Cl, Cd, donation or disposal cost: moving the units out",
     "lost_sale": "Ps/(1+Re)^De: the discounted regular sale given up by clearing",
-    "recovery": "−Pr, −Pl, −Pd, −donation value: money (or tax value) received, as a negative cost",
+    "recovery": "−Pr, −Pl, −Pd, −donation value: money (or tax value) received, as a negative "
+    "cost; markdowns: −(discounted sales + end salvage − the regular units' full-price value)",
+    "carrying": "markdowns: holding, working capital and capacity of the whole stock during "
+    "the markdown weeks, per excess unit",
 }
 
 
@@ -186,6 +206,15 @@ def unit_costs(
         out[action] = clear_components(
             params["price"], params["expected_days_in_stock"], transport, proceeds, economy
         )
+    lost_sale = params["price"] * discount_factor(
+        params["expected_days_in_stock"], economy.discount_rate_excess
+    )
+    for action in MARKDOWN_ACTIONS:
+        out[action] = {
+            "carrying": params.get(f"{action}_carrying", nan),
+            "lost_sale": lost_sale,
+            "recovery": params.get(f"{action}_recovery", nan),
+        }
     return out
 
 
@@ -208,6 +237,8 @@ def available(
         proceeds_col, transport_col = CLEAR_TERMS[action]
         column = proceeds_col if proceeds_col is not None else transport_col
         given[action] = np.isfinite(params.get(column or "", np.full(n, np.nan)))
+    for action in MARKDOWN_ACTIONS:
+        given[action] = np.isfinite(params.get(f"{action}_recovery", np.full(n, np.nan)))
     return np.column_stack([given[a] if a in actions else np.zeros(n, dtype=bool) for a in ACTIONS])
 
 

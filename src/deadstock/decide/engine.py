@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from deadstock.decide.costs import ACTIONS, COMPONENTS, Economy, available
+from deadstock.decide.costs import ACTIONS, COMPONENTS, MARKDOWN_ACTIONS, Economy, available
 from deadstock.decide.explain import REASONS, explain
 from deadstock.decide.params import ParamsNote, forced_actions, notes_summary
 from deadstock.decide.problem import (
@@ -36,6 +36,7 @@ from deadstock.decide.problem import (
 )
 from deadstock.decide.solve import Solution, solve
 from deadstock.errors import ConfigError, DeadstockError
+from deadstock.pricing.options import MarkdownSettings, markdown_options
 
 
 @dataclass
@@ -47,6 +48,7 @@ class DecisionResult:
     problem: Problem
     solution: Solution
     notes: list[ParamsNote] = field(default_factory=list)
+    params: pl.DataFrame | None = None  # the params with the markdown options added
 
 
 def constraints_from_config(
@@ -140,6 +142,8 @@ def decide_table(
     check_economy(economy)
     actions = tuple(config.decision_actions)
     constraints = constraints if constraints is not None else constraints_from_config(config)
+    markdowns = tuple(a for a in MARKDOWN_ACTIONS if a in actions)
+    params = markdown_options(params, economy, MarkdownSettings.from_config(config), markdowns)
     problem = build_problem(
         params, economy, actions=actions, constraints=_with_forced_column(params, constraints)
     )
@@ -151,9 +155,47 @@ def decide_table(
         time_limit=config.decision_time_limit,
         gap_target=config.decision_gap,
     )
-    decisions = decisions_frame(problem, solution, offered)
+    decisions = with_markdown_plan(decisions_frame(problem, solution, offered), params, config)
     summary = decision_summary(problem, solution, decisions, config=config, notes=notes)
-    return DecisionResult(decisions, summary, problem, solution, list(notes))
+    return DecisionResult(decisions, summary, problem, solution, list(notes), params)
+
+
+def with_markdown_plan(decisions: pl.DataFrame, params: pl.DataFrame, config: Any) -> pl.DataFrame:
+    """Add ``discount`` (first-week discount of a markdown [-]) and ``markdown_schedule`` (the
+    planned ladder, e.g. "15% w1-2, 25% w3-8") to the decisions, rows in params order."""
+    if "markdown_discount" not in params.columns and "markdown_ladder_discount" not in params:
+        return decisions
+    single = params.get_column("markdown_discount", default=None)
+    ladder = params.get_column("markdown_ladder_discount", default=None)
+    schedule = params.get_column("markdown_ladder_schedule", default=None)
+    action = decisions["action"]
+    frame = pl.DataFrame({"action": action})
+    discount = pl.lit(None, dtype=pl.Float64)
+    text = pl.lit(None, dtype=pl.String)
+    if single is not None:
+        frame = frame.with_columns(single.alias("_single"))
+        is_single = pl.col("action") == "markdown"
+        discount = pl.when(is_single).then(pl.col("_single")).otherwise(discount)
+        weeks = int(config.markdown_weeks)
+        text = (
+            pl.when(is_single)
+            .then(
+                (pl.col("_single") * 100).round(0).cast(pl.Int64).cast(pl.String)
+                + pl.lit(f"% w1-{weeks}" if weeks > 1 else "% w1")
+            )
+            .otherwise(text)
+        )
+    if ladder is not None:
+        frame = frame.with_columns(ladder.alias("_ladder"), schedule.alias("_schedule"))
+        is_ladder = pl.col("action") == "markdown_ladder"
+        discount = pl.when(is_ladder).then(pl.col("_ladder")).otherwise(discount)
+        text = pl.when(is_ladder).then(pl.col("_schedule")).otherwise(text)
+    plan = frame.select(discount.alias("discount"), text.alias("markdown_schedule"))
+    position = decisions.columns.index("supplier_id") + 1 if "supplier_id" in decisions else 3
+    out = decisions
+    for offset, name in enumerate(("discount", "markdown_schedule")):
+        out = out.insert_column(position + offset, plan[name])
+    return out
 
 
 def decisions_frame(

@@ -66,6 +66,8 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "volume",
     "supplier_id",
     "total_units",
+    "forecast_daily",
+    "elasticity",
     "excess_inbound_units",
     "return_units_offered",
     "return_window_days_left",
@@ -572,6 +574,7 @@ def decision_params(
     layers: pl.DataFrame,
     tables: Mapping[str, pl.DataFrame],
     config: Config,
+    elasticities: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The thesis model's parameter table of a run: one row per SKU-location with excess on hand.
 
@@ -595,6 +598,9 @@ def decision_params(
       donation_value_share × unit_cost) / donation_cost and disposal_cost from the settings
       (blank = the action is not offered).
     - volume [litres/unit] from products; total_units = on_hand (single-item retention).
+    - forecast_daily [units/day] from the classification and elasticity [-] per SKU from
+      ``elasticities`` (blank = the elasticity_prior setting): the markdown options' inputs
+      (:mod:`deadstock.pricing.options`).
 
     Columns :data:`PARAM_COLUMNS`, sorted by sku, location. Tables are keyed by one integer per
     SKU-location inside (:mod:`deadstock.keys`), so it runs at millions of SKU-locations.
@@ -607,6 +613,7 @@ def decision_params(
             _location(classification).alias("location"),
             pl.col("on_hand").cast(pl.Float64).alias("total_units"),
             pl.col("expected_days_in_stock").cast(pl.Float64).alias("_days"),
+            _column(classification, "forecast_daily", pl.Float64).alias("forecast_daily"),
             pl.col("excess_units"),
             _column(classification, "inbound", pl.Float64).alias("inbound"),
         )
@@ -628,7 +635,7 @@ def decision_params(
 
     frame = (
         profile.join(need.select(K, "excess_inbound_units"), on=K, how="left")
-        .join(keys.select(K, "total_units", "_days"), on=K, how="left")
+        .join(keys.select(K, "total_units", "forecast_daily", "_days"), on=K, how="left")
         .join(metrics.select(K, "price"), on=K, how="left")
         .join(offers, on=K, how="left")
     )
@@ -645,6 +652,14 @@ def decision_params(
             pl.lit(None, dtype=pl.Float64).alias("_holding"),
             pl.lit(None, dtype=pl.Float64).alias("volume"),
         )
+    if elasticities is not None and elasticities.height:
+        per_sku = elasticities.select(
+            pl.col("sku").cast(pl.String), pl.col("elasticity").cast(pl.Float64)
+        ).unique("sku", keep="first")
+        per_key = keys.select(K, "sku").join(per_sku, on="sku", how="left").drop("sku")
+        frame = frame.join(per_key, on=K, how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("elasticity"))
 
     no_forecast = float(config.no_forecast_days)
     days = pl.col("_days").fill_null(no_forecast).clip(upper_bound=no_forecast)
@@ -720,6 +735,7 @@ def run_decisions(
     layers: pl.DataFrame,
     tables: Mapping[str, pl.DataFrame],
     config: Config,
+    elasticities: pl.DataFrame | None = None,
 ) -> RunDecisions:
     """Build the parameter table of a run and decide it (SPEC §3.5).
 
@@ -729,7 +745,7 @@ def run_decisions(
     left out of the decisions (kept in ``params``) and counted in a warning. The decisions
     table is the engine's with ``location`` after ``sku`` (rows in params order).
     """
-    params = decision_params(classification, sku_metrics, layers, tables, config)
+    params = decision_params(classification, sku_metrics, layers, tables, config, elasticities)
     priced = params.filter(pl.col("price").is_not_null() & pl.col("unit_cost").is_not_null())
     warnings = []
     left_out = params.height - priced.height
@@ -752,6 +768,15 @@ def run_decisions(
     if "location" not in decisions.columns:
         decisions = decisions.insert_column(1, priced["location"])
     summary = decisions_summary(priced, decisions, result.summary, left_out)
+    if result.params is not None:  # the markdown options the engine added
+        extra = [c for c in result.params.columns if c not in params.columns]
+        if extra:
+            params = params.join(
+                result.params.select("sku", "location", *extra),
+                on=["sku", "location"],
+                how="left",
+                nulls_equal=True,
+            )
     return RunDecisions(params, decisions, summary, warnings, result, priced)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from deadstock.config import Config
-from deadstock.decide.costs import ACTIONS, CLEAR_TERMS
+from deadstock.decide.costs import ACTIONS, CLEAR_TERMS, MARKDOWN_ACTIONS
 from deadstock.errors import InputError
 from deadstock.ingest import ROW, RawTable, read_raw
 from deadstock.ingest.files import EXCEL_EXTENSIONS, PARQUET_EXTENSIONS
@@ -63,6 +63,8 @@ VALUE_REQUIRED: tuple[str, ...] = (
 )
 #: Numeric columns (all must be ≥ 0).
 NUMBERS: tuple[str, ...] = tuple(c.name for c in DECISION_PARAMS.columns if c.dtype == pl.Float64)
+#: Numbers that may be negative (the others must be ≥ 0).
+SIGNED_NUMBERS: tuple[str, ...] = ("elasticity",)
 _FLAG_WORDS = {**{w: "1" for w in TRUE_WORDS}, "false": "0", "no": "0", "n": "0", "0": "0"}
 _NUMBER_FIX = "write a number with a decimal point (e.g. 12.5), or leave it blank where allowed."
 
@@ -262,6 +264,10 @@ def _offered(frame: pl.DataFrame, action: str) -> pl.Expr:
         return pl.lit(True)
     if action == "return":
         return pl.col("return_eligible") == 1
+    if action in MARKDOWN_ACTIONS:  # priced from the demand forecast (deadstock.pricing)
+        if "forecast_daily" not in frame.columns:
+            return pl.lit(False)
+        return pl.col("forecast_daily").is_not_null() & (pl.col("excess_units") > 0)
     proceeds, transport = CLEAR_TERMS[action]
     column = proceeds or transport
     if column is None or column not in frame.columns:
@@ -282,9 +288,10 @@ def _rules(frame: pl.DataFrame) -> list[_Rule]:
             rules.append(
                 _Rule(name, ~col.is_finite(), "must be a finite number", "write a number.")
             )
-            rules.append(
-                _Rule(name, col < 0, "must be a number ≥ 0", f"{name} cannot be negative.")
-            )
+            if name not in SIGNED_NUMBERS:
+                rules.append(
+                    _Rule(name, col < 0, "must be a number ≥ 0", f"{name} cannot be negative.")
+                )
     rules.append(
         _Rule(
             "financed_future",
@@ -313,8 +320,13 @@ def _rules(frame: pl.DataFrame) -> list[_Rule]:
             )
         )
         for action in ACTIONS[1:]:
-            proceeds, transport = CLEAR_TERMS[action]
-            needs = "return_eligible = 1" if action == "return" else f"a {proceeds or transport}"
+            if action in MARKDOWN_ACTIONS:
+                needs = "a forecast_daily and excess units"
+            elif action == "return":
+                needs = "return_eligible = 1"
+            else:
+                proceeds, transport = CLEAR_TERMS[action]
+                needs = f"a {proceeds or transport}"
             rules.append(
                 _Rule(
                     "forced_action",

@@ -36,6 +36,8 @@ ACTION_COLOURS: dict[str, str] = {
     "recycle": "#009E73",
     "donate": "#CC79A7",
     "dispose": "#D55E00",
+    "markdown": "#56B4E9",
+    "markdown_ladder": "#000000",
 }
 #: Most dots drawn on a decision map; larger plans are sampled (seeded) down to this.
 MAX_POINTS = 50_000

@@ -50,6 +50,12 @@ NUMERIC_PARAMS: tuple[str, ...] = (
     "disposal_cost",
     "volume",
     "total_units",
+    "markdown_carrying",
+    "markdown_recovery",
+    "markdown_discount",
+    "markdown_ladder_carrying",
+    "markdown_ladder_recovery",
+    "markdown_ladder_discount",
 )
 
 

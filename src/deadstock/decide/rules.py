@@ -68,7 +68,7 @@ def clearing_benefit(problem: Problem, action: str) -> FloatArray:
     where the action is not priced.
     """
     parts = problem.components[action]
-    unit_cost = parts["transport"] + parts["lost_sale"] + parts["recovery"]
+    unit_cost = sum(parts.values())
     sale = parts["lost_sale"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(sale > 0, -unit_cost / sale, -np.sign(unit_cost) * BENEFIT_LIMIT)

@@ -375,7 +375,7 @@ def markdown_unit_costs(
 ) -> dict[str, FloatArray]:
     """Per-excess-unit cost components of a markdown in the thesis frame [currency/unit].
 
-    lost_sale = Ps/(1+Re)^De (as for every clearing action), holding = carrying / S, recovery =
+    lost_sale = Ps/(1+Re)^De (as for every clearing action), carrying = carrying / S, recovery =
     −(revenue + salvage − V_reg(R)) / S; their sum is Ps/(1+Re)^De − (V − V_reg(R)) / S.
     NaN where S = 0.
     """
@@ -387,6 +387,6 @@ def markdown_unit_costs(
     )
     return {
         "lost_sale": np.where(s > 0, lost_sale, np.nan),
-        "holding": result.carrying * per,
+        "carrying": result.carrying * per,
         "recovery": -(result.revenue + result.salvage - result.regular_value) * per,
     }
