@@ -308,7 +308,7 @@ def test_share_practice_equals_plain_python(basis):
 def test_share_practice_errors():
     problem, _ = decide(make_params(10))
     with pytest.raises(ConfigError, match="unknown action"):
-        share_practice(problem, {"bundle": 0.2})
+        share_practice(problem, {"discount_all": 0.2})
     with pytest.raises(ConfigError, match="sum to at most 1"):
         share_practice(problem, {"keep": 0.9, "liquidate": 0.3})
     with pytest.raises(ConfigError, match="Unknown practice"):

@@ -335,5 +335,6 @@ def test_every_action_has_a_component_total_key() -> None:
         "lost_sale",
         "recovery",
         "carrying",
+        "kept",
     }
     assert list(s["actions"]) == ["keep", "return", "liquidate", "recycle"]  # the thesis set

@@ -565,6 +565,8 @@ def test_one_decision_per_sku_location_with_excess_on_hand(demo_run) -> None:  #
         "recycle",
         "markdown",
         "markdown_ladder",
+        "fix_listing",
+        "bundle",
     }
     marked = decisions.filter(pl.col("action").is_in(["markdown", "markdown_ladder"]))
     assert marked["discount"].is_not_null().all()

@@ -85,9 +85,13 @@ def test_an_elastic_slow_seller_is_marked_down_with_its_plan_shown() -> None:
     assert result.summary["actions"][d["action"]]["skus"] == 1
 
 
-def test_without_price_response_markdown_does_not_pay() -> None:
-    d = decide([row(elasticity=0.0)]).decisions.row(0, named=True)
-    assert d["action"] not in ("markdown", "markdown_ladder") or d["discount"] == 0.0
+def test_without_price_response_no_discount_beyond_the_smallest() -> None:
+    """With ε = 0 a discount only gives margin away: the ladder never plans one, and a single
+    step (whose worth is selling for W weeks before the clearance) takes the smallest level."""
+    result = decide([row(elasticity=0.0)])
+    assert result.params is not None
+    assert result.params["markdown_ladder_recovery"].to_list() == [None]
+    assert result.params["markdown_discount"].to_list() == [pytest.approx(0.05)]
 
 
 def test_no_forecast_column_means_no_markdown_offered() -> None:

@@ -47,6 +47,9 @@ ACTIONS = (
     "dispose",
     "markdown",
     "markdown_ladder",
+    "fix_listing",
+    "bundle",
+    "transfer",
 )
 N_SKUS = 80
 SETTINGS = (

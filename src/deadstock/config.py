@@ -174,6 +174,9 @@ DECISION_ACTIONS = (
     "dispose",
     "markdown",
     "markdown_ladder",
+    "fix_listing",
+    "bundle",
+    "transfer",
 )
 
 
@@ -830,6 +833,21 @@ _SETTINGS: tuple[Setting, ...] = (
         "fraction",
         "Discount at which markdown_prior_weekly_share applies.",
         _float_range(0.01, 0.99),
+    ),
+    Setting(
+        "listing_fix_share",
+        0.15,
+        "fraction",
+        "Share of a segment-A SKU's excess that sells at full price after its listing is fixed "
+        "(SPEC §3.6: 10–25 %).",
+        _float_range(0.0, 1.0),
+    ),
+    Setting(
+        "listing_fix_weeks",
+        4,
+        "weeks",
+        "Weeks over which the listing fix's share sells, evenly.",
+        _int_range(1, 52),
     ),
     Setting(
         "transfer_enabled",

@@ -80,6 +80,8 @@ class RunResult:
     decision_params: pl.DataFrame | None = None
     decisions: pl.DataFrame | None = None
     decision_summary: dict[str, Any] | None = None
+    #: Further tables of the decisions stage by name (bundles, transfers).
+    decision_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     decision_analysis: DecisionAnalysis | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -99,6 +101,7 @@ class RunResult:
             out["forecast_accuracy"] = self.forecast_accuracy
         if self.decision_params is not None and self.decisions is not None:
             out.update(decision_params=self.decision_params, decisions=self.decisions)
+            out.update(self.decision_tables)
         if self.ledger_differences is not None:
             out["ledger_differences"] = self.ledger_differences
         return out
@@ -279,6 +282,7 @@ def analyse(
         decision_params=decided.params if decided else None,
         decisions=decided.decisions if decided else None,
         decision_summary=decided.summary if decided else None,
+        decision_tables=decided.tables if decided else {},
         decision_analysis=analysis,
         warnings=warnings,
         timings=timings,

@@ -267,6 +267,12 @@ DECISION_PARAMS = TableSchema(
             "Price elasticity of demand, negative (blank = the elasticity_prior setting)",
         ),
         _c(
+            "listing_fix_eligible",
+            F,
+            "0/1",
+            "1 when the listing, not the product, makes it slow (segment A): fix_listing offered",
+        ),
+        _c(
             "forced_action",
             S,
             "keep|return|liquidate|recycle|donate|dispose",

@@ -42,7 +42,16 @@ ACTIONS: tuple[str, ...] = (
     "dispose",
     "markdown",
     "markdown_ladder",
+    "fix_listing",
+    "bundle",
+    "transfer",
 )
+#: Actions that move a share of the excess through a channel and keep the rest (per excess
+#: unit: share · (carrying + lost sale − value) + (1 − share) · keep). The params give
+#: ``<action>_share`` [-], ``<action>_unit_value`` (present value a channel unit brings, net of
+#: the channel's own costs [currency/unit]) and ``<action>_carrying`` (carrying until it goes
+#: [currency/unit]); see :mod:`deadstock.decide.channels`.
+CHANNEL_ACTIONS: tuple[str, ...] = ("fix_listing", "bundle", "transfer")
 #: Actions priced by the markdown model (:mod:`deadstock.pricing.markdown`): their carrying and
 #: recovery per excess unit come precomputed in the params columns ``<action>_carrying`` and
 #: ``<action>_recovery``; the lost sale is priced here like every clearing action.
@@ -60,6 +69,9 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "dispose": ("transport", "lost_sale", "recovery"),
     "markdown": ("carrying", "lost_sale", "recovery"),
     "markdown_ladder": ("carrying", "lost_sale", "recovery"),
+    "fix_listing": ("carrying", "lost_sale", "recovery", "kept"),
+    "bundle": ("carrying", "lost_sale", "recovery", "kept"),
+    "transfer": ("carrying", "lost_sale", "recovery", "kept"),
 }
 
 COMPONENT_HELP: dict[str, str] = {
@@ -71,7 +83,9 @@ COMPONENT_HELP: dict[str, str] = {
     "recovery": "−Pr, −Pl, −Pd, −donation value: money (or tax value) received, as a negative "
     "cost; markdowns: −(discounted sales + end salvage − the regular units' full-price value)",
     "carrying": "markdowns: holding, working capital and capacity of the whole stock during "
-    "the markdown weeks, per excess unit",
+    "the markdown weeks, per excess unit; listing fix, bundle, transfer: of the share that "
+    "goes through the channel until it sells",
+    "kept": "listing fix, bundle, transfer: keep cost of the share that stays (1 − share)",
 }
 
 
@@ -215,6 +229,15 @@ def unit_costs(
             "lost_sale": lost_sale,
             "recovery": params.get(f"{action}_recovery", nan),
         }
+    keep_total = sum(out["keep"].values())
+    for action in CHANNEL_ACTIONS:
+        share = params.get(f"{action}_share", nan)
+        out[action] = {
+            "carrying": share * params.get(f"{action}_carrying", nan),
+            "lost_sale": share * lost_sale,
+            "recovery": -share * params.get(f"{action}_unit_value", nan),
+            "kept": (1.0 - share) * keep_total,
+        }
     return out
 
 
@@ -239,6 +262,10 @@ def available(
         given[action] = np.isfinite(params.get(column or "", np.full(n, np.nan)))
     for action in MARKDOWN_ACTIONS:
         given[action] = np.isfinite(params.get(f"{action}_recovery", np.full(n, np.nan)))
+    for action in CHANNEL_ACTIONS:
+        share = params.get(f"{action}_share", np.full(n, np.nan))
+        value = params.get(f"{action}_unit_value", np.full(n, np.nan))
+        given[action] = np.isfinite(share) & (share > 0) & np.isfinite(value)
     return np.column_stack([given[a] if a in actions else np.zeros(n, dtype=bool) for a in ACTIONS])
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from deadstock.decide.channels import listing_fix_columns
 from deadstock.decide.costs import ACTIONS, COMPONENTS, MARKDOWN_ACTIONS, Economy, available
 from deadstock.decide.explain import REASONS, explain
 from deadstock.decide.params import ParamsNote, forced_actions, notes_summary
@@ -144,6 +145,8 @@ def decide_table(
     constraints = constraints if constraints is not None else constraints_from_config(config)
     markdowns = tuple(a for a in MARKDOWN_ACTIONS if a in actions)
     params = markdown_options(params, economy, MarkdownSettings.from_config(config), markdowns)
+    if "fix_listing" in actions:
+        params = listing_fix_columns(params, economy, config)
     problem = build_problem(
         params, economy, actions=actions, constraints=_with_forced_column(params, constraints)
     )

@@ -27,6 +27,9 @@ from typing import Any
 import polars as pl
 
 from deadstock.config import Config
+from deadstock.decide.bundles import BundleSettings, propose_bundles
+from deadstock.decide.channels import bundle_offers, channel_columns
+from deadstock.decide.costs import Economy
 from deadstock.decide.engine import DecisionResult, constraints_from_config, decide_table
 from deadstock.keys import KEY, KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.schema import DEFAULT_LOCATION
@@ -38,6 +41,9 @@ RETURN_POLICIES: tuple[str, ...] = ("return", "destroy")
 
 #: Relative float noise of unit sums [units]: coverage within this share counts as complete.
 COVER_TOLERANCE = 1e-9
+
+#: Classification columns bundle proposals need (a hand-made classification may lack them).
+BUNDLE_NEEDS = ("category", "segment", "velocity_band", "forecast_daily")
 
 #: Columns of the parameter table, in order: the thesis model's inputs (see
 #: :data:`deadstock.decide.problem.NUMERIC_PARAMS`), then what explains them.
@@ -68,6 +74,7 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "total_units",
     "forecast_daily",
     "elasticity",
+    "listing_fix_eligible",
     "excess_inbound_units",
     "return_units_offered",
     "return_window_days_left",
@@ -614,6 +621,10 @@ def decision_params(
             pl.col("on_hand").cast(pl.Float64).alias("total_units"),
             pl.col("expected_days_in_stock").cast(pl.Float64).alias("_days"),
             _column(classification, "forecast_daily", pl.Float64).alias("forecast_daily"),
+            (_column(classification, "segment", pl.String) == "A")
+            .fill_null(False)
+            .cast(pl.Int64)
+            .alias("listing_fix_eligible"),
             pl.col("excess_units"),
             _column(classification, "inbound", pl.Float64).alias("inbound"),
         )
@@ -635,7 +646,11 @@ def decision_params(
 
     frame = (
         profile.join(need.select(K, "excess_inbound_units"), on=K, how="left")
-        .join(keys.select(K, "total_units", "forecast_daily", "_days"), on=K, how="left")
+        .join(
+            keys.select(K, "total_units", "forecast_daily", "listing_fix_eligible", "_days"),
+            on=K,
+            how="left",
+        )
         .join(metrics.select(K, "price"), on=K, how="left")
         .join(offers, on=K, how="left")
     )
@@ -710,6 +725,8 @@ class RunDecisions:
     #: The engine's result (problem and solution) of the priced rows, for the analysis.
     decided: DecisionResult | None = None
     priced: pl.DataFrame | None = None
+    #: Further tables of the stage by name (``bundles``, ``transfers``).
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def supplier_caps(suppliers: pl.DataFrame | None, params: pl.DataFrame) -> pl.DataFrame | None:
@@ -763,6 +780,19 @@ def run_decisions(
             constraints,
             location_capacity=excess_room(tables["locations"], classification, priced),
         )
+    stage_tables: dict[str, pl.DataFrame] = {}
+    if "bundle" in config.decision_actions and set(BUNDLE_NEEDS) <= set(classification.columns):
+        bundles = propose_bundles(
+            classification,
+            sku_metrics,
+            tables.get("products"),
+            tables.get("sales"),
+            BundleSettings.from_config(config),
+        )
+        stage_tables["bundles"] = bundles
+        priced = channel_columns(
+            priced, bundle_offers(bundles), "bundle", Economy.from_config(config)
+        )
     result = decide_table(priced, config, constraints)
     decisions = result.decisions
     if "location" not in decisions.columns:
@@ -777,7 +807,7 @@ def run_decisions(
                 how="left",
                 nulls_equal=True,
             )
-    return RunDecisions(params, decisions, summary, warnings, result, priced)
+    return RunDecisions(params, decisions, summary, warnings, result, priced, stage_tables)
 
 
 def excess_room(

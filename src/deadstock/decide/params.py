@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from deadstock.config import Config
-from deadstock.decide.costs import ACTIONS, CLEAR_TERMS, MARKDOWN_ACTIONS
+from deadstock.decide.costs import ACTIONS, CHANNEL_ACTIONS, CLEAR_TERMS, MARKDOWN_ACTIONS
 from deadstock.errors import InputError
 from deadstock.ingest import ROW, RawTable, read_raw
 from deadstock.ingest.files import EXCEL_EXTENSIONS, PARQUET_EXTENSIONS
@@ -268,6 +268,12 @@ def _offered(frame: pl.DataFrame, action: str) -> pl.Expr:
         if "forecast_daily" not in frame.columns:
             return pl.lit(False)
         return pl.col("forecast_daily").is_not_null() & (pl.col("excess_units") > 0)
+    if action == "fix_listing":
+        if "listing_fix_eligible" not in frame.columns:
+            return pl.lit(False)
+        return (pl.col("listing_fix_eligible") == 1) & (pl.col("excess_units") > 0)
+    if action in CHANNEL_ACTIONS:  # bundles and transfers come from a run's tables
+        return pl.lit(False)
     proceeds, transport = CLEAR_TERMS[action]
     column = proceeds or transport
     if column is None or column not in frame.columns:
@@ -322,6 +328,10 @@ def _rules(frame: pl.DataFrame) -> list[_Rule]:
         for action in ACTIONS[1:]:
             if action in MARKDOWN_ACTIONS:
                 needs = "a forecast_daily and excess units"
+            elif action == "fix_listing":
+                needs = "listing_fix_eligible = 1 and excess units"
+            elif action in CHANNEL_ACTIONS:
+                needs = "a run's bundle or transfer plan (deadstock run)"
             elif action == "return":
                 needs = "return_eligible = 1"
             else:

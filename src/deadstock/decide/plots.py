@@ -38,6 +38,9 @@ ACTION_COLOURS: dict[str, str] = {
     "dispose": "#D55E00",
     "markdown": "#56B4E9",
     "markdown_ladder": "#000000",
+    "fix_listing": "#F0E442",
+    "bundle": "#882255",
+    "transfer": "#44AA99",
 }
 #: Most dots drawn on a decision map; larger plans are sampled (seeded) down to this.
 MAX_POINTS = 50_000

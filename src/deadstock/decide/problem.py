@@ -56,6 +56,11 @@ NUMERIC_PARAMS: tuple[str, ...] = (
     "markdown_ladder_carrying",
     "markdown_ladder_recovery",
     "markdown_ladder_discount",
+    *(
+        f"{a}_{part}"
+        for a in ("fix_listing", "bundle", "transfer")
+        for part in ("share", "unit_value", "carrying")
+    ),
 )
 
 

@@ -9,7 +9,8 @@ markdown against keep / return / liquidate / …, in the thesis' per-excess-unit
   from the grid (``markdown_grid_step`` up to ``max_discount``, plus the ladder's levels) held for
   ``markdown_weeks``, then the leftover is salvaged.
 - the same for ``markdown_ladder_*`` plus ``markdown_ladder_schedule`` (text): the closed-loop
-  ladder over ``markdown_ladder_levels``.
+  ladder over ``markdown_ladder_levels``; blank where its planned schedule never discounts
+  (that is "hold, then clear", not a markdown).
 - ``markdown_demand_source``: "forecast" (base demand λ = forecast_daily > 0) or "prior" (no base
   demand: the clearance-response prior), and ``elasticity_used``.
 
@@ -196,15 +197,24 @@ def markdown_options(
         }
     if "markdown_ladder" in actions:
         result, parts = priced(settings.ladder(), solve_markdown)
+        # a ladder that never discounts along its plan is "hold, then clear", not a markdown
+        discounts = result.path.max(axis=1) > 0 if len(idx) else np.zeros(0, dtype=bool)
         schedule = np.full(n, None, dtype=object)
-        schedule[idx] = result.schedule()
+        schedule[idx] = [
+            text if planned else None
+            for text, planned in zip(result.schedule(), discounts.tolist(), strict=True)
+        ]
+
+        def offered(values: FloatArray) -> FloatArray:
+            return scatter(np.where(discounts, values, np.nan))
+
         columns |= {
-            "markdown_ladder_discount": scatter(result.first_discount),
+            "markdown_ladder_discount": offered(result.first_discount),
             "markdown_ladder_schedule": pl.Series(schedule.tolist(), dtype=pl.String),
-            "markdown_ladder_carrying": scatter(parts["carrying"]),
-            "markdown_ladder_recovery": scatter(parts["recovery"]),
-            "markdown_ladder_units_sold": scatter(result.units_sold),
-            "markdown_ladder_spend": scatter(result.markdown_spend),
+            "markdown_ladder_carrying": offered(parts["carrying"]),
+            "markdown_ladder_recovery": offered(parts["recovery"]),
+            "markdown_ladder_units_sold": offered(result.units_sold),
+            "markdown_ladder_spend": offered(result.markdown_spend),
         }
     source = np.full(n, None, dtype=object)
     source[idx] = np.where(lam > 0, "forecast", "prior")
