@@ -567,7 +567,16 @@ def test_one_decision_per_sku_location_with_excess_on_hand(demo_run) -> None:  #
         "markdown_ladder",
         "fix_listing",
         "bundle",
+        "transfer",
     }
+    moved = demo_run.decision_tables.get("transfers")
+    if moved is not None and moved.height:
+        per_source = moved.group_by("sku", pl.col("from_location").alias("location")).agg(
+            pl.col("units").sum().alias("moved")
+        )
+        chosen = decisions.filter(pl.col("action") == "transfer").join(per_source, on=KEY)
+        assert chosen.height == decisions.filter(pl.col("action") == "transfer").height
+        assert (chosen["moved"] <= chosen["units"] + 1e-9).all()
     marked = decisions.filter(pl.col("action").is_in(["markdown", "markdown_ladder"]))
     assert marked["discount"].is_not_null().all()
     assert marked["markdown_schedule"].is_not_null().all()

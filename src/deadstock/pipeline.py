@@ -34,6 +34,7 @@ from deadstock.detect.stage import detect as detect_stage
 from deadstock.detect.stage import forecast_history_days
 from deadstock.keys import sku_location_keys
 from deadstock.metrics import movement_metrics, prepare_sales, sales_horizon
+from deadstock.pricing.elasticity import ElasticitySettings, estimate_elasticities
 from deadstock.schema import age_bucket_names
 from deadstock.validate import ValidatedInput, load_inputs
 
@@ -246,7 +247,12 @@ def analyse(
     decided = None
     if detection is not None and decide:
         with _timed(timings, STAGES[4], on_stage):
-            decided = run_decisions(detection.classification, metrics, layers, tables, config)
+            elasticities = run_elasticities(tables, config)
+            decided = run_decisions(
+                detection.classification, metrics, layers, tables, config, elasticities
+            )
+            if elasticities is not None:
+                decided.tables["elasticities"] = elasticities
         warnings.extend(decided.warnings)
 
     analysis = None
@@ -293,6 +299,21 @@ def analyse(
 _EMPTY_SALES = pl.DataFrame(
     schema={"date": pl.Date, "sku": pl.String, "location": pl.String, "qty": pl.Float64}
 )
+
+
+def run_elasticities(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame | None:
+    """Price elasticities per SKU for the markdown actions (None when no markdown is asked for
+    or there are no sales); see :func:`deadstock.pricing.elasticity.estimate_elasticities`."""
+    sales = tables.get("sales")
+    wanted = {"markdown", "markdown_ladder"} & set(config.decision_actions)
+    if not wanted or sales is None or sales.height == 0:
+        return None
+    return estimate_elasticities(
+        sales,
+        tables.get("prices"),
+        tables.get("products"),
+        settings=ElasticitySettings.from_config(config),
+    )
 
 
 def _fallback_costs(inventory_position: pl.DataFrame) -> pl.DataFrame:

@@ -610,9 +610,34 @@ DECISIONS = TableSchema(
     key=("sku", "location"),
 )
 
+ELASTICITIES = TableSchema(
+    "elasticities",
+    "one SKU: its own-price elasticity of demand (deadstock.pricing.elasticity)",
+    (
+        _c("sku", S, "-", "Stock-keeping unit identifier"),
+        _c("category", S, "-", "Category the estimate is pooled in"),
+        _c("elasticity", F, "-", "Elasticity used for markdowns (negative), after shrinkage"),
+        _c("std_error", F, "-", "Posterior standard error of the elasticity"),
+        _c("n_price_changes", F, "weeks", "Weeks whose price moved against the week before"),
+        _c("n_weeks", F, "weeks", "Weeks of data behind the SKU's own estimate"),
+        _c("source", S, "sku|category|prior", "Where the elasticity comes from"),
+        _c("raw_elasticity", F, "-", "The SKU's own estimate before shrinkage (blank = none)"),
+        _c("raw_std_error", F, "-", "Its standard error"),
+    ),
+)
+
 OUTPUT_TABLES: dict[str, TableSchema] = {
     t.name: t
-    for t in (SKU_METRICS, CLASSIFICATION, FORECAST, SEASONALITY, LAYERS, REJECTS, DECISIONS)
+    for t in (
+        SKU_METRICS,
+        CLASSIFICATION,
+        FORECAST,
+        SEASONALITY,
+        LAYERS,
+        REJECTS,
+        DECISIONS,
+        ELASTICITIES,
+    )
 }
 
 
@@ -650,7 +675,10 @@ def nomenclature_markdown() -> str:
     for t in INPUT_TABLES.values():
         table(t, True)
     lines.extend(["## Outputs", ""])
-    for t in OUTPUT_TABLES.values():
+    from deadstock.decide.bundles import BUNDLES  # defined beside their builders
+    from deadstock.decide.transfers import TRANSFERS
+
+    for t in (*OUTPUT_TABLES.values(), BUNDLES, TRANSFERS):
         table(t, False)
     lines.extend(
         [

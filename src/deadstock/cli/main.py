@@ -114,9 +114,14 @@ def _print_decisions(result: RunResult) -> None:
     summary = result.decision_summary
     if not summary or not summary["sku_locations"]:
         return
-    mix = ", ".join(f"{row['action']} {row['sku_locations']:,}" for row in summary["actions"])
+    mix = ", ".join(
+        f"{row['action']} {row['sku_locations']:,}"
+        + (f" (+{row['value_vs_keep']:,.0f})" if row["value_vs_keep"] > 0.5 else "")
+        for row in summary["actions"]
+    )
     console.print(
-        f"Decisions for {summary['sku_locations']:,} SKU-locations with excess on hand: {mix}; "
+        f"Decisions for {summary['sku_locations']:,} SKU-locations with excess on hand "
+        f"(value vs keep per action): {mix}; "
         f"value vs keeping everything [bold]{summary['value_vs_keep']:,.0f} "
         f"{result.config.currency}[/bold] (see decisions.csv)."
     )

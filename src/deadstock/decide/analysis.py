@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from deadstock.config import Config
+from deadstock.decide.cascade import CascadeSettings
 from deadstock.decide.costs import ACTIONS, Economy
 from deadstock.decide.coupling import coupling_rows
 from deadstock.decide.engine import DecisionResult, constraints_from_config
@@ -49,6 +50,7 @@ from deadstock.decide.scenarios import (
 from deadstock.decide.sensitivity import sensitivity, swings
 from deadstock.decide.solve import Solution
 from deadstock.errors import ConfigError
+from deadstock.pricing.options import MarkdownSettings
 
 #: Most SKUs the sensitivity and scenario solves use; larger problems are sampled [SKUs].
 SAMPLE_SKUS = 200_000
@@ -362,7 +364,12 @@ def analyse_decisions(
     practices: dict[str, dict[str, Any]] = {}
     for item in [KEEP_ALL] if practice == KEEP_ALL else [KEEP_ALL, practice]:
         practices[practice_label(item)] = benefit_vs_practice(
-            problem, solution, item, classification=classification
+            problem,
+            solution,
+            item,
+            classification=classification,
+            markdown_settings=MarkdownSettings.from_config(config),
+            cascade_settings=CascadeSettings.from_config(config),
         )
     clock["practices"] = time.perf_counter() - start
 

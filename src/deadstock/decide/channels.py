@@ -77,7 +77,8 @@ def channel_columns(
 
     ``offers``: sku, location, units (through the channel [units]), value (their total present
     value net of the channel's costs [currency]) and days (until the last of them goes [days];
-    they go evenly, so carrying runs to days / 2). Rows without an offer are left blank.
+    they go evenly, so carrying runs to days / 2; blank = the value already carries its holding,
+    carrying 0). Rows without an offer are left blank.
     """
     if offers is None or offers.height == 0:
         return params
@@ -101,7 +102,11 @@ def channel_columns(
         share = np.where(ok, units / excess, np.nan)
         value = np.where(ok, joined["_value"].fill_null(np.nan).to_numpy() / units, np.nan)
     days = joined["_days"].fill_null(np.nan).to_numpy()
-    carrying = _carrying_to(days / 2.0, carrying_per_day(params, economy), economy)
+    carrying = np.where(
+        np.isfinite(days),
+        _carrying_to(days / 2.0, carrying_per_day(params, economy), economy),
+        0.0,  # no days: the offer's value already carries its holding (transfers)
+    )
     return params.with_columns(
         pl.Series(f"{action}_share", share),
         pl.Series(f"{action}_unit_value", value),

@@ -31,6 +31,7 @@ from deadstock.decide.bundles import BundleSettings, propose_bundles
 from deadstock.decide.channels import bundle_offers, channel_columns
 from deadstock.decide.costs import Economy
 from deadstock.decide.engine import DecisionResult, constraints_from_config, decide_table
+from deadstock.decide.transfers import TransferPlan, alternative_values, plan_transfers
 from deadstock.keys import KEY, KEY_INDEX, attach_keys, sku_location_keys
 from deadstock.schema import DEFAULT_LOCATION
 
@@ -794,6 +795,24 @@ def run_decisions(
             priced, bundle_offers(bundles), "bundle", Economy.from_config(config)
         )
     result = decide_table(priced, config, constraints)
+    plan = _transfer_plan(classification, sku_metrics, tables, config, result)
+    if plan is not None and plan.transfers.height:
+        # the engine weighs the transfer against the other actions of each source
+        offers = _transfer_offers(plan)
+        with_transfers = channel_columns(
+            result.params if result.params is not None else priced,
+            offers,
+            "transfer",
+            Economy.from_config(config),
+        )
+        result = decide_table(with_transfers, config, constraints)
+        moving = result.decisions.select("sku", pl.col("location").alias("from_location"))
+        moving = moving.filter(result.decisions["action"] == "transfer")
+        stage_tables["transfers"] = plan.transfers.join(
+            moving, on=["sku", "from_location"], how="semi"
+        )
+    elif plan is not None:
+        stage_tables["transfers"] = plan.transfers
     decisions = result.decisions
     if "location" not in decisions.columns:
         decisions = decisions.insert_column(1, priced["location"])
@@ -808,6 +827,50 @@ def run_decisions(
                 nulls_equal=True,
             )
     return RunDecisions(params, decisions, summary, warnings, result, priced, stage_tables)
+
+
+def _transfer_plan(
+    classification: pl.DataFrame,
+    sku_metrics: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame],
+    config: Config,
+    result: DecisionResult,
+) -> TransferPlan | None:
+    """The transfer plan against each source's best other action, or None when transfers are
+    off or there is one location (:func:`deadstock.decide.transfers.plan_transfers`)."""
+    if "transfer" not in config.decision_actions or not config.transfer_enabled:
+        return None
+    params = result.params
+    if params is None or params.height == 0 or params["location"].n_unique() < 2:
+        return None
+    if classification["location"].n_unique() < 2:
+        return None
+    alternatives = alternative_values(params, config, problem=result.problem)
+    return plan_transfers(
+        classification,
+        sku_metrics.select("sku", "location", "price"),
+        alternatives,
+        config,
+        lanes=tables.get("lanes"),
+        locations=tables.get("locations"),
+        products=tables.get("products"),
+    )
+
+
+def _transfer_offers(plan: TransferPlan) -> pl.DataFrame:
+    """Per source SKU-location: units moved and their value net of the lane cost (the
+    destination value already carries the holding until the sale there, so no carrying)."""
+    return (
+        plan.transfers.group_by("sku", "from_location")
+        .agg(
+            pl.col("units").sum(),
+            ((pl.col("value_per_unit") - pl.col("lane_cost")) * pl.col("units"))
+            .sum()
+            .alias("value"),
+        )
+        .rename({"from_location": "location"})
+        .with_columns(pl.lit(None, dtype=pl.Float64).alias("days"))
+    )
 
 
 def excess_room(

@@ -50,6 +50,8 @@ NUMERIC_PARAMS: tuple[str, ...] = (
     "disposal_cost",
     "volume",
     "total_units",
+    "forecast_daily",
+    "elasticity",
     "markdown_carrying",
     "markdown_recovery",
     "markdown_discount",

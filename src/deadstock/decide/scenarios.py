@@ -17,11 +17,13 @@ import numpy as np
 import polars as pl
 
 from deadstock.config import SETTINGS, Config
-from deadstock.decide.costs import ACTIONS
+from deadstock.decide.cascade import CascadeSettings, cascade_discounts
+from deadstock.decide.costs import ACTIONS, FloatArray
 from deadstock.decide.engine import constraints_from_config, decide_table
 from deadstock.decide.problem import BoolArray, Constraints, IntArray, Problem, evaluate
 from deadstock.decide.solve import Solution
 from deadstock.errors import ConfigError
+from deadstock.pricing.options import MarkdownSettings, markdown_at
 
 #: Settings from which the liquidation price is derived: a scenario changing one of them gets
 #: its ``liquidation_price`` column recomputed.
@@ -269,18 +271,51 @@ def share_practice(
 
 
 def cascade_practice(
-    problem: Problem, classification: pl.DataFrame | None = None
-) -> tuple[IntArray, str]:
-    """Stand-in plan of the markdown cascade (SPEC §3.5 industry rule) until markdowns exist.
+    problem: Problem,
+    classification: pl.DataFrame | None = None,
+    markdown_settings: MarkdownSettings | None = None,
+    cascade_settings: CascadeSettings | None = None,
+) -> tuple[IntArray, str, Problem]:
+    """The industry markdown cascade as a plan (SPEC §3.5 rule baseline), and the problem that
+    prices it.
 
-    The cascade's deepest tier (50 %: dead and not held for high season, or release ratio in the
-    slowest 20 %) is mapped to liquidation (return where liquidation is not allowed but a return
-    is, else keep); the 25 % / 15 % tiers and holds to keep (a markdown still sells through the
-    regular channel, whose cost the model prices as keep). With ``classification`` (columns sku,
-    optional location, is_dead, high_season_hold, release_ratio_pct) the tier comes from it;
-    without it the slowest 20 % of SKUs by expected days in stock stand in for the deepest tier.
+    With ``classification`` (the run's) and a forecast in the params, every SKU gets its
+    cascade discount (:func:`deadstock.decide.cascade.cascade_discounts`: dead → 50 %, long
+    block → 25 %, spot → 15 %, high-season overstock → 25 %, release-ratio tails, hold before
+    high season) held for the markdown weeks, priced by the markdown model at exactly that
+    discount (:func:`deadstock.pricing.options.markdown_at`) in the ``markdown`` column of a copy
+    of the problem; SKUs without a cascade discount keep. Without a forecast or classification,
+    the stand-in of earlier versions: the 50 % tier (dead and not held, or the slowest 20 % by
+    release ratio; without a classification the slowest 20 % by expected days in stock) is
+    liquidated (returned where only a return is allowed), the rest kept.
     """
     fixed, choice = _forced_only(problem)
+    forecast = problem.params.get("forecast_daily")
+    if classification is not None and forecast is not None and np.isfinite(forecast).any():
+        discount = _cascade_discount_per_row(problem, classification, cascade_settings)
+        frame = pl.DataFrame({k: np.asarray(v) for k, v in problem.params.items()})
+        carrying, recovery = markdown_at(
+            frame, problem.economy, markdown_settings or MarkdownSettings(), discount
+        )
+        j = ACTIONS.index("markdown")
+        lost_sale = problem.components["markdown"]["lost_sale"]
+        priced = np.isfinite(recovery) & ~fixed
+        components = {a: dict(parts) for a, parts in problem.components.items()}
+        components["markdown"] = {
+            "carrying": np.where(priced, carrying, np.nan),
+            "lost_sale": lost_sale,
+            "recovery": np.where(priced, recovery, np.nan),
+        }
+        matrix = problem.unit_cost_matrix.copy()
+        matrix[:, j] = np.where(priced, carrying + lost_sale + recovery, 0.0)
+        allowed = problem.allowed.copy()
+        allowed[:, j] = priced
+        choice[priced] = j
+        practice = replace(problem, components=components, unit_cost_matrix=matrix, allowed=allowed)
+        levels = ", ".join(
+            f"{d:.0%}: {int((priced & (discount == d)).sum())}" for d in np.unique(discount[priced])
+        )
+        return choice, f"cascade markdowns priced by the markdown model ({levels} SKUs)", practice
     n = problem.n
     if classification is None:
         deep = np.zeros(n, dtype=bool)
@@ -296,7 +331,24 @@ def cascade_practice(
     choice[can_liquidate] = liquidate
     can_return = free_deep & ~problem.allowed[:, liquidate] & problem.allowed[:, ret]
     choice[can_return] = ret
-    return choice, source
+    return choice, f"cascade stand-in (50 % tier liquidated; {source})", problem
+
+
+def _cascade_discount_per_row(
+    problem: Problem, classification: pl.DataFrame, settings: CascadeSettings | None
+) -> FloatArray:
+    """The cascade discount of each row of ``problem`` [-] (0 where the row has none)."""
+    tiers = cascade_discounts(classification, settings)
+    keys = ["sku"]
+    left = problem.skus.to_frame("sku")
+    if problem.location is not None:
+        left = left.with_columns(problem.location.alias("location"))
+        keys.append("location")
+    tiers = tiers.select(*[pl.col(k).cast(pl.String) for k in keys], "cascade_discount")
+    joined = left.join(
+        tiers.unique(subset=keys, keep="first"), on=keys, how="left", maintain_order="left"
+    )
+    return joined["cascade_discount"].fill_null(0.0).to_numpy()
 
 
 def _cascade_deep_tier(problem: Problem, classification: pl.DataFrame) -> BoolArray:
@@ -335,6 +387,8 @@ def benefit_vs_practice(
     practice: str | Mapping[str, float],
     classification: pl.DataFrame | None = None,
     basis: str = "skus",
+    markdown_settings: MarkdownSettings | None = None,
+    cascade_settings: CascadeSettings | None = None,
 ) -> dict[str, Any]:
     """What the optimal plan is worth against a policy the user describes (SPEC §3.5).
 
@@ -347,13 +401,16 @@ def benefit_vs_practice(
     action), shares_reached (for shares), and practice_choice (action index per SKU).
     """
     out: dict[str, Any] = {}
+    priced_by = problem  # the cascade prices its own discounts in a copy of the problem
     if isinstance(practice, str):
         if practice == "keep_all":
             _, choice = _forced_only(problem)
             out["practice"] = "keep_all"
         elif practice == "cascade":
-            choice, source = cascade_practice(problem, classification)
-            out["practice"] = f"cascade stand-in (50 % tier liquidated; {source})"
+            choice, source, priced_by = cascade_practice(
+                problem, classification, markdown_settings, cascade_settings
+            )
+            out["practice"] = source
         else:
             raise ConfigError(
                 f"Unknown practice {practice!r}.",
@@ -363,7 +420,7 @@ def benefit_vs_practice(
         choice, reached = share_practice(problem, practice, basis)
         out["practice"] = "shares of " + basis + ": " + _describe(practice)
         out["shares_reached"] = reached
-    practice_eval = evaluate(problem, choice)
+    practice_eval = evaluate(priced_by, choice)
     optimum = evaluate(problem, solution.choice).total_cost
     benefit = practice_eval.total_cost - optimum
     denominator = abs(practice_eval.total_cost)

@@ -26,7 +26,7 @@ cost; 0 (written off) when none is offered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -133,6 +133,10 @@ def markdown_options(
     """
     if "forecast_daily" not in params.columns or not actions:
         return params
+    done = {"markdown": "markdown_recovery", "markdown_ladder": "markdown_ladder_recovery"}
+    actions = tuple(a for a in actions if done[a] not in params.columns)
+    if not actions:  # already priced (a second pass of the engine on the same params)
+        return params
     excess = np.nan_to_num(_column(params, "excess_units"), nan=0.0)
     price = _column(params, "price")
     lam_raw = _column(params, "forecast_daily")
@@ -225,3 +229,30 @@ def markdown_options(
         for name, value in columns.items()
     )
     return out.with_columns(pl.selectors.float().fill_nan(None))
+
+
+def markdown_at(
+    params: pl.DataFrame, economy: Economy, settings: MarkdownSettings, discount: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per-excess-unit carrying and recovery [currency/unit] of one given discount per row,
+    held for the markdown weeks (a practice such as the cascade, priced as it is: the maximum
+    discount and margin floor do not apply). NaN where the discount is ≤ 0 or NaN, or the row
+    cannot be priced (no forecast_daily, excess or price)."""
+    discount = np.asarray(discount, dtype=np.float64)
+    carrying = np.full(params.height, np.nan)
+    recovery = np.full(params.height, np.nan)
+    if "forecast_daily" not in params.columns:
+        return carrying, recovery
+    for level in np.unique(discount[np.isfinite(discount) & (discount > 0)]):
+        rows = discount == level
+        fixed = replace(
+            settings,
+            ladder_levels=(),
+            grid_step=float(level),
+            max_discount=float(level),
+            min_margin=-np.inf,
+        )
+        priced = markdown_options(params.filter(pl.Series(rows)), economy, fixed, ("markdown",))
+        carrying[rows] = priced["markdown_carrying"].fill_null(np.nan).to_numpy()
+        recovery[rows] = priced["markdown_recovery"].fill_null(np.nan).to_numpy()
+    return carrying, recovery

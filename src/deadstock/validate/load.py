@@ -36,6 +36,7 @@ VALIDATION_ORDER = (
     "products",
     "suppliers",
     "locations",
+    "lanes",
     "inventory",
     "receipts",
     "ledger",

@@ -91,7 +91,7 @@ def duplicate_key(table: str, columns: list[str]) -> tuple[str, ...]:
     """Key whose repeats are rejected: products sku; inventory sku+location(+as_of); ..."""
     if table == "inventory":
         return ("sku", "location") + (("as_of",) if "as_of" in columns else ())
-    if table in ("products", "suppliers", "locations"):
+    if table in ("products", "suppliers", "locations", "lanes"):
         return INPUT_TABLES[table].key
     return ()
 
