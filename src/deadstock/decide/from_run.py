@@ -817,6 +817,10 @@ def run_decisions(
     if "location" not in decisions.columns:
         decisions = decisions.insert_column(1, priced["location"])
     summary = decisions_summary(priced, decisions, result.summary, left_out)
+    if plan is not None:
+        summary["transfer_plan"] = plan.summary()  # before the engine weighed it
+    if "bundles" in stage_tables:
+        summary["bundles_proposed"] = stage_tables["bundles"].height
     if result.params is not None:  # the markdown options the engine added
         extra = [c for c in result.params.columns if c not in params.columns]
         if extra:
