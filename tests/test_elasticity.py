@@ -628,3 +628,40 @@ def test_empty_sales_give_prior_rows_for_priced_skus() -> None:
     prices = pl.DataFrame({"date": [MONDAY], "sku": ["A"], "price": [2.0]})
     out = estimate_elasticities(sales, prices)
     assert out.select("sku", "source", "elasticity").rows() == [("A", "prior", -2.62)]
+
+
+@pytest.mark.parametrize("with_prices", [True, False])
+def test_fitting_in_chunks_of_categories_changes_nothing(generated, with_prices) -> None:
+    """The fit separates by category: groups of categories give the same table as one fit."""
+    sales, prices, products, _ = generated
+    prices = prices if with_prices else None
+    whole = estimate_elasticities(sales, prices, products)
+    small = ElasticitySettings(chunk_rows=sales.height // 4)
+    chunked = estimate_elasticities(sales, prices, products, settings=small)
+    assert chunked.columns == whole.columns
+    assert chunked["sku"].to_list() == whole["sku"].to_list()
+    assert chunked["source"].to_list() == whole["source"].to_list()
+    for column in ("elasticity", "std_error", "raw_elasticity", "n_price_changes", "n_weeks"):
+        np.testing.assert_allclose(
+            chunked[column].to_numpy().astype(float),
+            whole[column].to_numpy().astype(float),
+            rtol=1e-7,
+            atol=1e-9,
+            err_msg=column,
+        )
+
+
+def test_chunks_keep_price_only_skus() -> None:
+    sales, prices, products, _ = generate(n_skus=12, weeks=30, seed=4)
+    extra = pl.DataFrame(
+        {"date": [MONDAY], "sku": ["ZZZ"], "price": [5.0]},
+        schema_overrides={"date": pl.Date},
+    )
+    prices = pl.concat([prices, extra], how="diagonal_relaxed")
+    whole = estimate_elasticities(sales, prices, products)
+    chunked = estimate_elasticities(
+        sales, prices, products, settings=ElasticitySettings(chunk_rows=sales.height // 3)
+    )
+    assert chunked["sku"].to_list() == whole["sku"].to_list()
+    assert chunked.filter(pl.col("sku") == "ZZZ")["source"].to_list() == ["prior"]
+    assert chunked["source"].to_list() == whole["source"].to_list()

@@ -1069,6 +1069,14 @@ _SETTINGS: tuple[Setting, ...] = (
         "as zero-sales periods at the last realised price, drop leaves them out.",
         _text(("carry", "drop")),
     ),
+    Setting(
+        "elasticity_chunk_rows",
+        4_000_000,
+        "rows",
+        "Sales rows per group of categories fitted at once (bounds memory; a category is never "
+        "split, and the result does not depend on it).",
+        _int_range(1),
+    ),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}

@@ -94,6 +94,8 @@ class ElasticitySettings:
     ``unpriced_periods``: without a prices table, periods without sales have no realised price;
     ``carry`` keeps them as zero-sales periods at the last realised price, ``drop`` leaves them out.
     ``max_iterations``, ``tolerance`` [log units]: stopping rule of the PPML fit.
+    ``chunk_rows`` [sales rows]: categories are fitted in groups of about this many sales rows
+    (a category is never split); the fit separates by category, so only memory changes.
     """
 
     prior: float = -2.62
@@ -107,6 +109,7 @@ class ElasticitySettings:
     unpriced_periods: str = "carry"
     max_iterations: int = 500
     tolerance: float = 1e-7
+    chunk_rows: int = 4_000_000
 
     def __post_init__(self) -> None:
         if not self.minimum < self.maximum:
@@ -151,6 +154,7 @@ class ElasticitySettings:
             period=config.elasticity_period,
             week_start=config.elasticity_week_start,
             unpriced_periods=config.elasticity_unpriced_periods,
+            chunk_rows=config.elasticity_chunk_rows,
         )
 
 
@@ -595,7 +599,10 @@ def _segments(keys: IntArray) -> IntArray:
 
 
 def _build_panel(
-    sales: pl.DataFrame, prices: pl.DataFrame | None, settings: ElasticitySettings
+    sales: pl.DataFrame,
+    prices: pl.DataFrame | None,
+    settings: ElasticitySettings,
+    span: tuple[int, int] | None = None,
 ) -> _Panel:
     """Code SKUs and locations, then build the panel (see :func:`demand_panel`)."""
     sku_frames = [sales["sku"]] + ([prices["sku"]] if prices is not None else [])
@@ -618,6 +625,8 @@ def _build_panel(
             sku_names, location_names, empty, empty, empty, empty, nothing, nothing, nothing
         )
     first_day, end_day = int(sale_day.min()), int(sale_day.max()) + 1
+    if span is not None:  # a chunk of a larger table: the whole table's days
+        first_day, end_day = span
     if prices is not None:
         price_located = prices["location"].is_not_null().to_numpy()
         price_key = _codes(prices["sku"], sku_enum) * n_locations + np.where(
@@ -941,27 +950,46 @@ def _pool(
     return np.clip(value, settings.minimum, settings.maximum), np.sqrt(var), source
 
 
-def _estimate(panel: _Panel, design: _Design, settings: ElasticitySettings) -> pl.DataFrame:
-    """One row per SKU code: the output columns plus raw_std_error."""
+def _raw_estimates(panel: _Panel, design: _Design, settings: ElasticitySettings) -> pl.DataFrame:
+    """One row per SKU code: sku, category, the unshrunk slope, its std error, price changes
+    and observations (NaN slope where not identified)."""
     n_skus = panel.sku_names.len()
     fit = _fit(panel, design, settings)
-    changes = _price_changes(panel, design, n_skus)
-    usable = np.isfinite(fit.slope) & (changes >= settings.min_price_changes)
-    cat = design.skus["cat"].to_numpy().astype(np.int64)
-    value, std_error, source = _pool(
-        fit.slope, fit.std_error, usable, cat, len(design.categories), settings
-    )
     return design.skus.select(
         "sku",
         "category",
-        elasticity=pl.Series(value),
-        std_error=pl.Series(std_error),
-        n_price_changes=pl.Series(changes),
-        n_weeks=pl.Series(fit.n_obs),
-        source=pl.Series(np.asarray(SOURCES)[source], dtype=pl.String),
-        raw_elasticity=pl.Series(fit.slope).fill_nan(None),
-        raw_std_error=pl.Series(fit.std_error).fill_nan(None),
+        raw=pl.Series(fit.slope, dtype=pl.Float64),
+        raw_se=pl.Series(fit.std_error, dtype=pl.Float64),
+        changes=pl.Series(_price_changes(panel, design, n_skus), dtype=pl.Int64),
+        n_obs=pl.Series(fit.n_obs, dtype=pl.Int64),
     )
+
+
+def _pooled(raw: pl.DataFrame, settings: ElasticitySettings) -> pl.DataFrame:
+    """The output table from raw per-SKU estimates (shrinkage over the whole catalogue)."""
+    names = sorted(raw["category"].unique().to_list())
+    cat = raw["category"].cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+    slope = raw["raw"].to_numpy().astype(np.float64)
+    std_error = raw["raw_se"].to_numpy().astype(np.float64)
+    changes = raw["changes"].to_numpy()
+    usable = np.isfinite(slope) & (changes >= settings.min_price_changes)
+    value, final_se, source = _pool(slope, std_error, usable, cat, len(names), settings)
+    return raw.select(
+        "sku",
+        "category",
+        elasticity=pl.Series(value),
+        std_error=pl.Series(final_se),
+        n_price_changes=pl.Series(changes),
+        n_weeks=raw["n_obs"],
+        source=pl.Series(np.asarray(SOURCES)[source], dtype=pl.String),
+        raw_elasticity=pl.Series(slope).fill_nan(None),
+        raw_std_error=pl.Series(std_error).fill_nan(None),
+    )
+
+
+def _estimate(panel: _Panel, design: _Design, settings: ElasticitySettings) -> pl.DataFrame:
+    """One row per SKU code: the output columns plus raw_std_error."""
+    return _pooled(_raw_estimates(panel, design, settings), settings)
 
 
 OUTPUT_COLUMNS = (
@@ -989,6 +1017,79 @@ def _inputs(
     return panel, _design(panel, _categories(products), settings)
 
 
+def _chunk_of_sku(sales: pl.DataFrame, categories: pl.DataFrame, chunk_rows: int) -> pl.DataFrame:
+    """sku → chunk number: whole categories packed in order into groups of about
+    ``chunk_rows`` sales rows (a larger category is a chunk of its own)."""
+    per_category = (
+        sales.group_by("sku")
+        .len()
+        .join(categories, on="sku", how="left")
+        .with_columns(pl.col("category").fill_null(NO_CATEGORY))
+    )
+    sizes = per_category.group_by("category").agg(pl.col("len").sum()).sort("category")
+    chunk, filled, numbers = 0, 0, []
+    for rows in sizes["len"].to_list():
+        if filled and filled + rows > chunk_rows:
+            chunk, filled = chunk + 1, 0
+        numbers.append(chunk)
+        filled += rows
+    chunks = sizes.select("category", pl.Series("chunk", numbers, dtype=pl.Int64))
+    return per_category.join(chunks, on="category").select("sku", "chunk")
+
+
+def _chunked_estimates(
+    sales: pl.DataFrame,
+    prices: pl.DataFrame | None,
+    products: pl.DataFrame | None,
+    settings: ElasticitySettings,
+) -> pl.DataFrame | None:
+    """Raw estimates fitted chunk by chunk of categories (None when one chunk would do)."""
+    canonical = _canonical_sales(sales)
+    if canonical.height <= settings.chunk_rows:
+        return None
+    categories = _categories(products)
+    chunk_of = _chunk_of_sku(canonical, categories, settings.chunk_rows)
+    if chunk_of["chunk"].max() == 0:
+        return None
+    day = _day_numbers(canonical["date"])
+    span = (int(day.min()), int(day.max()) + 1)
+    del day
+    canonical_prices = None if prices is None else _canonical_prices(prices)
+    if canonical_prices is not None:
+        canonical_prices = canonical_prices.join(chunk_of, on="sku", how="left").with_columns(
+            pl.col("chunk").fill_null(-1)
+        )
+    parts = []
+    for (number,), part in (
+        canonical.join(chunk_of, on="sku").partition_by("chunk", as_dict=True).items()
+    ):
+        part_prices = (
+            None
+            if canonical_prices is None
+            else canonical_prices.filter(pl.col("chunk") == number).drop("chunk")
+        )
+        panel = _build_panel(part.drop("chunk"), part_prices, settings, span)
+        parts.append(_raw_estimates(panel, _design(panel, categories, settings), settings))
+    if canonical_prices is not None:  # SKUs with prices but no sales: nothing to fit
+        unsold = (
+            canonical_prices.filter(pl.col("chunk") == -1)
+            .select("sku")
+            .unique()
+            .join(categories, on="sku", how="left")
+            .with_columns(pl.col("category").fill_null(NO_CATEGORY))
+        )
+        if unsold.height:
+            parts.append(
+                unsold.with_columns(
+                    raw=pl.lit(np.nan),
+                    raw_se=pl.lit(np.nan),
+                    changes=pl.lit(0, dtype=pl.Int64),
+                    n_obs=pl.lit(0, dtype=pl.Int64),
+                )
+            )
+    return pl.concat(parts).sort("sku")
+
+
 def estimate_elasticities(
     sales: pl.DataFrame,
     prices: pl.DataFrame | None = None,
@@ -1012,6 +1113,9 @@ def estimate_elasticities(
     changes, the category's value; ``prior``: no usable SKU in the category), raw_elasticity
     (unshrunk PPML slope; blank when not identified) and raw_std_error [-] (its standard error).
     """
+    raw = _chunked_estimates(sales, prices, products, settings)
+    if raw is not None:
+        return _pooled(raw, settings).select(OUTPUT_COLUMNS)
     panel, design = _inputs(sales, prices, products, settings)
     return _estimate(panel, design, settings).select(OUTPUT_COLUMNS)
 
