@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deadstock.decide.costs import ACTIONS
 from deadstock.errors import ConfigError
 
 AGE_BUCKET_PRESETS: dict[str, tuple[int, ...]] = {
@@ -165,19 +166,7 @@ def _zero_one(value: Any) -> int:
     return out
 
 
-DECISION_ACTIONS = (
-    "keep",
-    "return",
-    "liquidate",
-    "recycle",
-    "donate",
-    "dispose",
-    "markdown",
-    "markdown_ladder",
-    "fix_listing",
-    "bundle",
-    "transfer",
-)
+DECISION_ACTIONS = ACTIONS  # every action the cost model prices (deadstock.decide.costs)
 
 
 def _actions(value: Any) -> tuple[str, ...]:
