@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from deadstock.datasets.m5 import m5_daily_price_history, m5_monthly_price_history
 from deadstock.pricing import (
     ElasticitySettings,
     demand_panel,
@@ -182,47 +183,6 @@ def catalogue(args: argparse.Namespace) -> None:
         print(f"  ratio reference / vectorised: {per_sku * args.skus / min(times):.1f}x")
 
 
-def m5_daily(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """As tests/test_elasticity_m5.py: daily sales at the shelf price, daily shelf prices."""
-    raw = pl.read_parquet(
-        path / "m5_tiny_daily" / "sales_daily.parquet",
-        columns=["item_id", "cat_id", "store_id", "date", "units", "sell_price"],
-    ).with_columns(pl.col("item_id", "cat_id", "store_id").cast(pl.String))
-    price = pl.col("sell_price").cast(pl.Float64).round(2)
-    sales = raw.filter(pl.col("units") > 0).select(
-        "date", sku="item_id", location="store_id", qty=pl.col("units").cast(pl.Float64)
-    )
-    prices = raw.filter(pl.col("sell_price").is_not_null()).select(
-        "date", sku="item_id", location="store_id", price=price
-    )
-    return sales, prices, raw.select(sku="item_id", category="cat_id").unique("sku")
-
-
-def m5_monthly(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """As tests/test_elasticity_m5.py: monthly sales, weekly prices dated by calendar.csv."""
-    folder = path / "m5_monthly"
-    monthly = pl.read_parquet(folder / "sales_monthly.parquet")
-    weeks = (
-        pl.read_csv(folder / "calendar.csv", columns=["date", "wm_yr_wk"], try_parse_dates=True)
-        .group_by("wm_yr_wk")
-        .agg(date=pl.col("date").min())
-    )
-    prices = (
-        pl.read_parquet(folder / "sell_prices.parquet")
-        .join(weeks, on="wm_yr_wk")
-        .select(
-            "date",
-            sku="item_id",
-            location="store_id",
-            price=pl.col("sell_price").cast(pl.Float64).round(2),
-        )
-    )
-    sales = monthly.filter(pl.col("units") > 0).select(
-        date="month", sku="item_id", location="store_id", qty=pl.col("units").cast(pl.Float64)
-    )
-    return sales, prices, monthly.select(sku="item_id", category="cat_id").unique("sku")
-
-
 def describe(out: pl.DataFrame) -> str:
     value, raw = out["elasticity"], out["raw_elasticity"].drop_nulls()
     return (
@@ -237,7 +197,7 @@ def describe(out: pl.DataFrame) -> str:
 
 
 def m5(path: Path) -> None:
-    sales, prices, products = m5_daily(path)
+    sales, prices, products = m5_daily_price_history(path)
     weekly = ElasticitySettings(week_start="saturday")
     start = time.perf_counter()
     out = estimate_elasticities(sales, prices, products, settings=weekly)
@@ -248,7 +208,7 @@ def m5(path: Path) -> None:
                 holdout_comparison(sales, prices, products, holdout_periods=weeks, settings=weekly)
             )
         )
-    sales, prices, products = m5_monthly(path)
+    sales, prices, products = m5_monthly_price_history(path)
     monthly = ElasticitySettings(period="month")
     start = time.perf_counter()
     out = estimate_elasticities(sales, prices, products, settings=monthly)

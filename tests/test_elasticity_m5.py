@@ -1,7 +1,7 @@
 """Price elasticities on real data (M5, Walmart 2011–2016): plausible values, hold-out check.
 
-The shared data are read as they are through two small adapters (below); the tests skip when
-../shared/data is absent. Figures are written up in docs/elasticity.md
+The shared data are read as they are through two small adapters (deadstock.datasets.m5); the
+tests skip when ../shared/data is absent. Figures are written up in docs/elasticity.md
 (``python benchmarks/bench_elasticity.py --m5 ../shared/data``).
 """
 
@@ -9,66 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
+from deadstock.datasets.m5 import m5_daily_price_history, m5_monthly_price_history
 from deadstock.pricing import ElasticitySettings, estimate_elasticities, holdout_comparison
 
 #: Walmart's retail week (wm_yr_wk) starts on Saturday, the day M5 prices change.
 WALMART_WEEK = ElasticitySettings(week_start="saturday")
 
 
-def m5_daily(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """m5_tiny_daily → canonical sales (days with units > 0, at the shelf price), prices (the
-    daily shelf price, step semantics) and products (category = cat_id)."""
-    raw = pl.read_parquet(
-        path / "m5_tiny_daily" / "sales_daily.parquet",
-        columns=["item_id", "cat_id", "store_id", "date", "units", "sell_price"],
-    ).with_columns(pl.col("item_id", "cat_id", "store_id").cast(pl.String))
-    price = pl.col("sell_price").cast(pl.Float64).round(2)
-    sales = raw.filter(pl.col("units") > 0).select(
-        "date",
-        sku="item_id",
-        location="store_id",
-        qty=pl.col("units").cast(pl.Float64),
-        price=price,
-    )
-    prices = raw.filter(pl.col("sell_price").is_not_null()).select(
-        "date", sku="item_id", location="store_id", price=price
-    )
-    products = raw.select(sku="item_id", category="cat_id").unique("sku")
-    return sales, prices, products
-
-
-def m5_monthly(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """m5_monthly → canonical monthly sales (dated on the first of the month), weekly prices
-    (dated on the first day of their wm_yr_wk, from calendar.csv) and products."""
-    folder = path / "m5_monthly"
-    monthly = pl.read_parquet(folder / "sales_monthly.parquet")
-    weeks = (
-        pl.read_csv(folder / "calendar.csv", columns=["date", "wm_yr_wk"], try_parse_dates=True)
-        .group_by("wm_yr_wk")
-        .agg(date=pl.col("date").min())
-    )
-    prices = (
-        pl.read_parquet(folder / "sell_prices.parquet")
-        .join(weeks, on="wm_yr_wk")
-        .select(
-            "date",
-            sku="item_id",
-            location="store_id",
-            price=pl.col("sell_price").cast(pl.Float64).round(2),
-        )
-    )
-    sales = monthly.filter(pl.col("units") > 0).select(
-        date="month", sku="item_id", location="store_id", qty=pl.col("units").cast(pl.Float64)
-    )
-    products = monthly.select(sku="item_id", category="cat_id").unique("sku")
-    return sales, prices, products
-
-
 def test_daily_sample_elasticities_are_plausible(shared_data: Path) -> None:
-    sales, prices, products = m5_daily(shared_data)
+    sales, prices, products = m5_daily_price_history(shared_data)
     out = estimate_elasticities(sales, prices, products, settings=WALMART_WEEK)
     assert out.height == 28
     assert out["source"].value_counts().sort("source").rows() == [("category", 5), ("sku", 23)]
@@ -81,7 +32,7 @@ def test_daily_sample_elasticities_are_plausible(shared_data: Path) -> None:
 
 def test_daily_sample_price_model_beats_no_price_on_held_out_weeks(shared_data: Path) -> None:
     """Last 26 weeks held out; scored: store-weeks with a price change (59, 7 items)."""
-    sales, prices, products = m5_daily(shared_data)
+    sales, prices, products = m5_daily_price_history(shared_data)
     result = holdout_comparison(sales, prices, products, holdout_periods=26, settings=WALMART_WEEK)
     assert result["scored"] >= 50
     price, flat = result["models"]["price"], result["models"]["no_price"]
@@ -92,7 +43,7 @@ def test_daily_sample_price_model_beats_no_price_on_held_out_weeks(shared_data: 
 def test_monthly_catalogue_elasticities_are_plausible(shared_data: Path) -> None:
     if not (shared_data / "m5_monthly" / "sell_prices.parquet").exists():
         pytest.skip("m5_monthly not found in the shared data folder")
-    sales, prices, products = m5_monthly(shared_data)
+    sales, prices, products = m5_monthly_price_history(shared_data)
     out = estimate_elasticities(
         sales, prices, products, settings=ElasticitySettings(period="month")
     )

@@ -197,3 +197,53 @@ def load_m5_with_stock(
         "inventory": _canonical(inventory, "inventory"),
         "prices": _canonical(prices, "prices"),
     }
+
+
+def m5_daily_price_history(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``folder``/m5_tiny_daily → canonical sales (days with units > 0, at the shelf price),
+    prices (the daily shelf price, step semantics) and products (category = cat_id), as read by
+    :func:`deadstock.pricing.estimate_elasticities`."""
+    raw = pl.read_parquet(
+        folder / M5_DAILY,
+        columns=["item_id", "cat_id", "store_id", "date", "units", "sell_price"],
+    ).with_columns(pl.col("item_id", "cat_id", "store_id").cast(pl.String))
+    price = pl.col("sell_price").cast(pl.Float64).round(2)
+    sales = raw.filter(pl.col("units") > 0).select(
+        "date",
+        sku="item_id",
+        location="store_id",
+        qty=pl.col("units").cast(pl.Float64),
+        price=price,
+    )
+    prices = raw.filter(pl.col("sell_price").is_not_null()).select(
+        "date", sku="item_id", location="store_id", price=price
+    )
+    products = raw.select(sku="item_id", category="cat_id").unique("sku")
+    return sales, prices, products
+
+
+def m5_monthly_price_history(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``folder``/m5_monthly → canonical monthly sales (dated on the first of the month), weekly
+    prices (dated on the first day of their wm_yr_wk, from calendar.csv) and products."""
+    base = folder / "m5_monthly"
+    monthly = pl.read_parquet(base / "sales_monthly.parquet")
+    weeks = (
+        pl.read_csv(base / "calendar.csv", columns=["date", "wm_yr_wk"], try_parse_dates=True)
+        .group_by("wm_yr_wk")
+        .agg(date=pl.col("date").min())
+    )
+    prices = (
+        pl.read_parquet(base / "sell_prices.parquet")
+        .join(weeks, on="wm_yr_wk")
+        .select(
+            "date",
+            sku="item_id",
+            location="store_id",
+            price=pl.col("sell_price").cast(pl.Float64).round(2),
+        )
+    )
+    sales = monthly.filter(pl.col("units") > 0).select(
+        date="month", sku="item_id", location="store_id", qty=pl.col("units").cast(pl.Float64)
+    )
+    products = monthly.select(sku="item_id", category="cat_id").unique("sku")
+    return sales, prices, products
