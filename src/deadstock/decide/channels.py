@@ -28,15 +28,9 @@ import numpy as np
 import polars as pl
 
 from deadstock.decide.costs import Economy, FloatArray, discount_factor, discounted_day_count
-from deadstock.pricing.options import carrying_per_day
+from deadstock.pricing.options import carrying_per_day, float_column
 
 KEY = ["sku", "location"]
-
-
-def _column(params: pl.DataFrame, name: str, default: float = np.nan) -> FloatArray:
-    if name not in params.columns:
-        return np.full(params.height, default)
-    return params[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
 def _carrying_to(days: FloatArray, carry: FloatArray, economy: Economy) -> FloatArray:
@@ -51,11 +45,11 @@ def listing_fix_columns(params: pl.DataFrame, economy: Economy, config: Any) -> 
     is 1 (module docstring); unchanged without that column."""
     if "listing_fix_eligible" not in params.columns:
         return params
-    eligible = np.nan_to_num(_column(params, "listing_fix_eligible"), nan=0.0) > 0
-    excess = np.nan_to_num(_column(params, "excess_units"), nan=0.0)
+    eligible = np.nan_to_num(float_column(params, "listing_fix_eligible"), nan=0.0) > 0
+    excess = np.nan_to_num(float_column(params, "excess_units"), nan=0.0)
     eligible &= excess > 0
     mean_day = 7.0 * float(config.listing_fix_weeks) / 2.0
-    price = _column(params, "price")
+    price = float_column(params, "price")
     days = np.full(params.height, mean_day)
     value = price * discount_factor(days, economy.discount_rate_excess)
     carrying = _carrying_to(days, carrying_per_day(params, economy), economy)
@@ -94,7 +88,7 @@ def channel_columns(
         nulls_equal=True,
         maintain_order="left",
     )
-    excess = np.nan_to_num(_column(params, "excess_units"), nan=0.0)
+    excess = np.nan_to_num(float_column(params, "excess_units"), nan=0.0)
     units = np.nan_to_num(joined["_units"].fill_null(np.nan).to_numpy(), nan=0.0)
     units = np.minimum(units, excess)
     ok = (units > 0) & (excess > 0)

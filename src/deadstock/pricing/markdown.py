@@ -86,19 +86,28 @@ class LadderResult:
         return self.value - self.regular_value
 
     def schedule(self) -> list[str]:
-        """The planned ladder per SKU as text, e.g. "15% w1-2, 25% w3-8" (full price: "0%")."""
-        discounts = np.round(self.levels * 100).astype(np.int64)
-        out = []
-        for row in self.path:
-            parts = []
-            start = 0
-            for w in range(1, len(row) + 1):
-                if w == len(row) or row[w] != row[start]:
-                    weeks = f"w{start + 1}" if w - start == 1 else f"w{start + 1}-{w}"
-                    parts.append(f"{discounts[row[start]]}% {weeks}")
-                    start = w
-            out.append(", ".join(parts))
-        return out
+        """The planned ladder per SKU as text, e.g. "15% w1-2, 25% w3-8" (full price: "0%").
+
+        Paths repeat (a few hundred monotone ones at most), so each distinct path is written once.
+        """
+        if len(self.path) == 0:
+            return []
+        distinct, which = np.unique(self.path, axis=0, return_inverse=True)
+        texts = np.asarray([_path_text(row, self.levels) for row in distinct], dtype=object)
+        return texts[np.ravel(which)].tolist()
+
+
+def _path_text(row: npt.NDArray[np.int8], levels: FloatArray) -> str:
+    """One path of level indices as "15% w1-2, 25% w3-8"."""
+    discounts = np.round(levels * 100).astype(np.int64)
+    parts = []
+    start = 0
+    for w in range(1, len(row) + 1):
+        if w == len(row) or row[w] != row[start]:
+            weeks = f"w{start + 1}" if w - start == 1 else f"w{start + 1}-{w}"
+            parts.append(f"{discounts[row[start]]}% {weeks}")
+            start = w
+    return ", ".join(parts)
 
 
 def weekly_demand(

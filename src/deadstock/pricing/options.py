@@ -82,7 +82,8 @@ class MarkdownSettings:
         return np.array(sorted(levels))
 
 
-def _column(params: pl.DataFrame, name: str, default: float = np.nan) -> FloatArray:
+def float_column(params: pl.DataFrame, name: str, default: float = np.nan) -> FloatArray:
+    """A params column as float64, nulls NaN; ``default`` everywhere when it is absent."""
     if name not in params.columns:
         return np.full(params.height, default)
     return params[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -92,25 +93,25 @@ def best_clearance_value(params: pl.DataFrame) -> FloatArray:
     """Best proceeds − transport of the clearing actions a row offers [currency/unit]; 0 if none."""
     best = np.full(params.height, -np.inf)
     for action, (proceeds_col, transport_col) in CLEAR_TERMS.items():
-        transport = np.nan_to_num(_column(params, transport_col or ""), nan=0.0)
+        transport = np.nan_to_num(float_column(params, transport_col or ""), nan=0.0)
         if proceeds_col is None:
-            cost = _column(params, transport_col or "")
+            cost = float_column(params, transport_col or "")
             net = np.where(np.isfinite(cost), -cost, -np.inf)
         else:
-            net = _column(params, proceeds_col) - transport
+            net = float_column(params, proceeds_col) - transport
             if action == "return":
-                net = np.where(_column(params, "return_eligible", 0.0) > 0, net, np.nan)
+                net = np.where(float_column(params, "return_eligible", 0.0) > 0, net, np.nan)
         best = np.fmax(best, np.where(np.isfinite(net), net, -np.inf))
     return np.where(np.isfinite(best), best, 0.0)
 
 
 def carrying_per_day(params: pl.DataFrame, economy: Economy) -> FloatArray:
     """c = Cs + Fin·Cw·N + α·M/(1+Ro)^D/(D+L) [currency/unit/day] (module docstring)."""
-    holding = np.nan_to_num(_column(params, "holding_cost_per_day"), nan=0.0)
-    financed = (np.nan_to_num(_column(params, "financed_now"), nan=0.0) > 0) | (
-        np.nan_to_num(_column(params, "financed_future"), nan=0.0) > 0
+    holding = np.nan_to_num(float_column(params, "holding_cost_per_day"), nan=0.0)
+    financed = (np.nan_to_num(float_column(params, "financed_now"), nan=0.0) > 0) | (
+        np.nan_to_num(float_column(params, "financed_future"), nan=0.0) > 0
     )
-    unit_cost = np.nan_to_num(_column(params, "unit_cost"), nan=0.0)
+    unit_cost = np.nan_to_num(float_column(params, "unit_cost"), nan=0.0)
     capacity = (
         economy.capacity_limited
         * economy.avg_margin
@@ -137,19 +138,19 @@ def markdown_options(
     actions = tuple(a for a in actions if done[a] not in params.columns)
     if not actions:  # already priced (a second pass of the engine on the same params)
         return params
-    excess = np.nan_to_num(_column(params, "excess_units"), nan=0.0)
-    price = _column(params, "price")
-    lam_raw = _column(params, "forecast_daily")
+    excess = np.nan_to_num(float_column(params, "excess_units"), nan=0.0)
+    price = float_column(params, "price")
+    lam_raw = float_column(params, "forecast_daily")
     usable = (excess > 0) & np.isfinite(price) & (price > 0) & np.isfinite(lam_raw)
     idx = np.flatnonzero(usable)
-    on_hand = _column(params, "on_hand")
-    on_hand = np.where(np.isfinite(on_hand), on_hand, _column(params, "total_units"))
+    on_hand = float_column(params, "on_hand")
+    on_hand = np.where(np.isfinite(on_hand), on_hand, float_column(params, "total_units"))
     excess_int = np.maximum(np.rint(excess[idx]), 1).astype(np.int64)
     stock = np.maximum(np.rint(np.nan_to_num(on_hand[idx], nan=0.0)), excess_int).astype(np.int64)
     lam = np.maximum(lam_raw[idx], 0.0)
-    elasticity = _column(params, "elasticity")[idx]
+    elasticity = float_column(params, "elasticity")[idx]
     elasticity = np.where(np.isfinite(elasticity), elasticity, settings.elasticity_prior)
-    unit_cost = _column(params, "unit_cost")[idx]
+    unit_cost = float_column(params, "unit_cost")[idx]
     common = dict(
         stock=stock,
         regular=stock - excess_int,
@@ -160,7 +161,7 @@ def markdown_options(
         daily_rate=economy.discount_rate_excess,
         weeks=settings.weeks,
     )
-    de = _column(params, "expected_days_in_stock")[idx]
+    de = float_column(params, "expected_days_in_stock")[idx]
 
     def priced(levels: FloatArray, solver: Any) -> tuple[LadderResult, dict[str, FloatArray]]:
         demand = weekly_demand(
@@ -204,10 +205,9 @@ def markdown_options(
         # a ladder that never discounts along its plan is "hold, then clear", not a markdown
         discounts = result.path.max(axis=1) > 0 if len(idx) else np.zeros(0, dtype=bool)
         schedule = np.full(n, None, dtype=object)
-        schedule[idx] = [
-            text if planned else None
-            for text, planned in zip(result.schedule(), discounts.tolist(), strict=True)
-        ]
+        planned = np.asarray(result.schedule(), dtype=object)
+        planned[~discounts] = None
+        schedule[idx] = planned
 
         def offered(values: FloatArray) -> FloatArray:
             return scatter(np.where(discounts, values, np.nan))
