@@ -642,3 +642,28 @@ def test_a_run_without_excess_or_side_tables_decides_nothing() -> None:
     assert b["supplier_id"] is None and b["return_eligible"] == 0
     assert (b["payment_days"], b["financed_now"]) == (0.0, 1)
     assert b["holding_cost_per_day"] == pytest.approx(4.0 * 0.25 / 365)
+
+
+def test_excess_at_one_location_moves_to_another_that_sells_it() -> None:
+    """All the excess sits at one location: the other location (no excess, so no parameter
+    row) can still receive it."""
+    layers = _layers([("A", 300, 40, 5.0, "receipt")])
+    classification = pl.DataFrame(
+        {
+            "sku": ["A", "A"],
+            "location": ["main", "shop"],
+            "on_hand": [40.0, 0.0],
+            "inbound": [0.0, 0.0],
+            "forecast_daily": [0.0, 1.0],
+            "excess_units": [40.0, 0.0],
+            "expected_days_in_stock": [1095.0, None],
+            "unit_cost": [5.0, 5.0],
+        }
+    )
+    metrics = pl.DataFrame({"sku": ["A", "A"], "location": ["main", "shop"], "price": [20.0, 20.0]})
+    config = load_config(None, ["transfer_cost_per_unit=0.5"])
+    out = run_decisions(classification, metrics, layers, {}, config)
+    assert out.decisions["action"].to_list() == ["transfer"]
+    moved = out.tables["transfers"]
+    assert moved["to_location"].to_list() == ["shop"]
+    assert 0 < moved["units"].sum() <= 40

@@ -845,9 +845,8 @@ def _transfer_plan(
     if "transfer" not in config.decision_actions or not config.transfer_enabled:
         return None
     params = result.params
-    if params is None or params.height == 0 or params["location"].n_unique() < 2:
-        return None
-    if classification["location"].n_unique() < 2:
+    # the destinations need no excess of their own: count the classification's locations
+    if params is None or params.height == 0 or classification["location"].n_unique() < 2:
         return None
     alternatives = alternative_values(params, config, problem=result.problem)
     return plan_transfers(
